@@ -1,0 +1,1 @@
+"""Shared data access: the data directory, dataset loaders, and table I/O with clear errors."""

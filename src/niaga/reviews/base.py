@@ -1,0 +1,36 @@
+"""What every review classifier shares: the estimator contract and input checks."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from niaga.modeling import NiagaModel
+
+
+class TextClassifier(NiagaModel, ClassifierMixin, BaseEstimator):
+    """A classifier of raw text. Subclasses implement ``fit`` and ``predict_proba``."""
+
+    task = "reviews"
+
+    def predict(self, X: Sequence[str]) -> np.ndarray:
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    @staticmethod
+    def check_training_data(X: Sequence, y: Sequence, min_per_class: int = 2) -> tuple[list[str], np.ndarray]:
+        """Texts as str and labels as an array; refuse what cannot train a classifier."""
+        texts = [t if isinstance(t, str) else "" for t in X]
+        labels = np.asarray([str(v) for v in y], dtype=object)
+        if len(texts) != len(labels):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+        counts = Counter(labels)
+        if len(counts) < 2:
+            raise ValueError(f"need at least 2 distinct labels to train, got {sorted(counts)}")
+        rare = {label: n for label, n in counts.items() if n < min_per_class}
+        if rare:
+            raise ValueError(f"each label needs at least {min_per_class} examples; too few: {rare}")
+        return texts, labels
