@@ -62,11 +62,11 @@ def fingerprint(*columns: Iterable) -> str:
     return digest.hexdigest()
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating,)):
@@ -91,11 +91,11 @@ def save_model(model: NiagaModel, directory: str | Path, *, labels: Iterable = (
         "task": model.task,
         "class": f"{cls.__module__}.{cls.__qualname__}",
         "labels": [str(label) for label in labels],
-        "params": _json_safe(model.get_params(deep=False)),
-        "metrics": _json_safe(metrics or {}),
+        "params": json_safe(model.get_params(deep=False)),
+        "metrics": json_safe(metrics or {}),
         "training_data": {"sha256": data_sha256, "rows": data_rows},
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        **_json_safe(extra or {}),
+        **json_safe(extra or {}),
     }
     model.save_artifacts(directory)
     (directory / METADATA_FILE).write_text(json.dumps(metadata, indent=2, ensure_ascii=False), encoding="utf-8")

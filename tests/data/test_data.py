@@ -66,3 +66,11 @@ def test_dataset_listing_counts_rows(shared_data):
     assert rows["indonlu_smsa"]["rows"] == 12760
     assert rows["stopwords_id"]["rows"] == 758
     assert all(r["error"] == "" for r in rows.values())
+
+
+def test_data_list_cli_shows_present_datasets(shared_data, capsys):
+    from niaga.cli import main
+
+    assert main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "prdect_id" in out and "4,322" in out and "12,760" in out

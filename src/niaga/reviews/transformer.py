@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Sequence
 
@@ -24,6 +25,7 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from niaga.errors import ModelLoadError, NiagaError
+from niaga.modeling import json_safe
 from niaga.reviews.base import TextClassifier
 from niaga.text import TextNormalizer
 
@@ -47,8 +49,24 @@ def resolve_device(device: str | None = "auto"):
     return resolved
 
 
+@contextmanager
+def _hf_progress_bars(enabled: bool):
+    """Hide transformers' own progress bars (weight loading) unless ``enabled``; restore them after."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    if was_enabled and not enabled:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled and not enabled:
+            hf_logging.enable_progress_bar()
+
+
 def load_pretrained(model_name: str | os.PathLike, *, num_labels: int | None = None,
-                    id2label: dict[int, str] | None = None, label2id: dict[str, int] | None = None):
+                    id2label: dict[int, str] | None = None, label2id: dict[str, int] | None = None,
+                    verbose: bool = False):
     """The tokenizer and a sequence-classification model from a hub id or a local directory.
 
     With labels given, the classification head is sized for them (a checkpoint whose head has another
@@ -63,15 +81,18 @@ def load_pretrained(model_name: str | os.PathLike, *, num_labels: int | None = N
         label_kwargs = {"num_labels": num_labels, "id2label": id2label, "label2id": label2id,
                         "ignore_mismatched_sizes": True}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name)
-        model = AutoModelForSequenceClassification.from_pretrained(name, **label_kwargs)
+        with _hf_progress_bars(verbose):
+            tokenizer = AutoTokenizer.from_pretrained(name)
+            model = AutoModelForSequenceClassification.from_pretrained(name, **label_kwargs)
     except Exception as exc:  # OSError (not found, offline), ValueError (bad id or config), ...
-        looks_local = name.startswith((".", "/", "~")) or os.sep in name or (os.altsep or "\0") in name \
-            or Path(name).exists()
+        # A hub id is "name" or "owner/name"; anything else is meant as a local path.
+        looks_local = name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name \
+            or Path(name).expanduser().exists()
         if looks_local and not Path(name).expanduser().is_dir():
             where = f"{name!r} looks like a local path but is not an existing directory"
         elif looks_local:
-            where = f"the directory {name!r} holds no loadable model and tokenizer (config.json, weights, tokenizer files)"
+            where = (f"the directory {name!r} holds no loadable model and tokenizer "
+                     "(config.json, weights, tokenizer files)")
         else:
             where = f"{name!r} is neither a local directory nor a hub model that could be downloaded"
         raise NiagaError(
@@ -98,8 +119,9 @@ class TransformerTextClassifier(TextClassifier):
     of the steps, then falls linearly to 0. ``max_grad_norm`` clips gradients (None: no clipping).
 
     ``normalizer``: a ``TextNormalizer`` applied before tokenization, or None (the default) to feed raw
-    text, which BERT tokenizers handle themselves (the seed paper lowercased and removed emoji and URLs:
-    ``TextNormalizer(normalize_slang=False, squash_repeats=False, clean_punctuation=False)`` is close).
+    text, which BERT tokenizers handle themselves. The seed paper lowercased and removed emoji and URLs;
+    ``TextNormalizer(clean_digits=False, clean_punctuation=False, squash_repeats=False, reduplication=False,
+    normalize_slang=False)`` comes close (it also drops @mentions, #hashtags and HTML).
     ``device``: "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N". ``verbose``: a tqdm
     progress bar over the training steps of each epoch. ``random_state`` seeds the head's initialization,
     dropout and shuffling without touching torch's global random state.
@@ -180,7 +202,8 @@ class TransformerTextClassifier(TextClassifier):
             if not param.requires_grad:
                 continue
             lowered = name.lower()
-            (no_decay if name.endswith("bias") or "layernorm" in lowered or "layer_norm" in lowered else decay).append(param)
+            exempt = name.endswith("bias") or "layernorm" in lowered or "layer_norm" in lowered
+            (no_decay if exempt else decay).append(param)
         groups = [{"params": decay, "weight_decay": self.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
         return torch.optim.AdamW([g for g in groups if g["params"]], lr=self.learning_rate)
 
@@ -198,13 +221,15 @@ class TransformerTextClassifier(TextClassifier):
 
         devices = [self.device_.index if self.device_.index is not None else torch.cuda.current_device()] \
             if self.device_.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            if self.random_state is not None:
+        # Seeded: a private copy of torch's random state, restored afterwards. Unseeded: the global one.
+        seeded = self.random_state is not None
+        with torch.random.fork_rng(devices=devices) if seeded else nullcontext():
+            if seeded:
                 torch.manual_seed(int(self.random_state))
             id2label = {i: str(label) for i, label in enumerate(self.classes_)}
             self.tokenizer_, self.model_ = load_pretrained(
                 self.model_name, num_labels=len(self.classes_), id2label=id2label,
-                label2id={label: i for i, label in id2label.items()})
+                label2id={label: i for i, label in id2label.items()}, verbose=bool(self.verbose))
             self.model_.to(self.device_)
             self._train(self._encode(texts), targets)
         self.model_.eval()
@@ -288,9 +313,11 @@ class TransformerTextClassifier(TextClassifier):
         normalizer was used, ``normalizer.joblib``."""
         check_is_fitted(self, ["model_", "tokenizer_", "classes_"])
         directory = Path(directory)
-        self.model_.save_pretrained(directory / HF_SUBDIR)
-        self.tokenizer_.save_pretrained(directory / HF_SUBDIR)
-        params = {k: v for k, v in self.get_params(deep=False).items() if k != "normalizer"}
+        with _hf_progress_bars(bool(self.verbose)):
+            self.model_.save_pretrained(directory / HF_SUBDIR)
+            self.tokenizer_.save_pretrained(directory / HF_SUBDIR)
+        params = {k: json_safe(os.fspath(v) if isinstance(v, os.PathLike) else v)
+                  for k, v in self.get_params(deep=False).items() if k != "normalizer"}
         state = {"classes": [str(c) for c in self.classes_], "params": params,
                  "history": [float(v) for v in getattr(self, "history_", [])],
                  "normalizer": NORMALIZER_FILE if self.normalizer_ is not None else None}

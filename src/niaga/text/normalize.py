@@ -149,10 +149,7 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
     def _stem_word(self, token: str) -> list[str]:
         stemmer = self.__dict__.get("_stemmer")
         if stemmer is None:
-            from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
-
-            # The plain ECS stemmer: memoization happens one level up, over the whole token chain.
-            stemmer = self._stemmer = StemmerFactory().create_stemmer().delegatedStemmer
+            stemmer = self._stemmer = ecs_stemmer()
         return stemmer.stem(token).split()
 
     def process_token(self, token: str) -> list[str]:
@@ -201,6 +198,27 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         return None
+
+
+def ecs_stemmer():
+    """Sastrawi's ECS stemmer over its own root-word dictionary, held in a set.
+
+    Sastrawi's ArrayDictionary keeps the 30k root words in a list, so each of the dozens of lookups the
+    stemmer makes per word scans it; a set gives the same answers in constant time. The stemmer is
+    uncached: memoization happens one level up, over the whole token chain.
+    """
+    from Sastrawi.Dictionary.ArrayDictionary import ArrayDictionary
+    from Sastrawi.Stemmer.Stemmer import Stemmer
+
+    class SetDictionary(ArrayDictionary):
+        def __init__(self, words):
+            self.words = {w for w in words if w and w.strip()}
+
+        def add(self, word):
+            if word and word.strip():
+                self.words.add(word)
+
+    return Stemmer(SetDictionary(lexicon.sastrawi_root_words()))
 
 
 def _emoji_to_words(match: re.Match) -> str:
