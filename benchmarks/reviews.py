@@ -13,6 +13,7 @@ Run: python benchmarks/reviews.py [--models tfidf,neural] [--datasets emot,smsa,
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import save  # noqa: E402
+from _common import RESULTS, save  # noqa: E402
 
 from niaga.data.text import load_indonlu_emot, load_indonlu_smsa, load_prdect_id  # noqa: E402
 from niaga.evaluation import classification_metrics, kfold_splits  # noqa: E402
@@ -116,27 +117,37 @@ def main() -> None:
     parser.add_argument("--models", default="floor,tfidf,neural")
     parser.add_argument("--datasets", default=",".join(DATASETS))
     args = parser.parse_args()
-    results: dict = {}
-    for key in args.datasets.split(","):
-        title, run = DATASETS[key]
-        results[key] = {}
-        for kind in args.models.split(","):
+    # Each model's results go to their own file, so models can be measured in separate (even parallel) runs;
+    # the table is drawn from all of them.
+    for kind in filter(None, args.models.split(",")):  # --models "" only redraws the table
+        path = RESULTS / f"reviews-{kind}.json"
+        by_dataset = json.loads(path.read_text()) if path.exists() else {}
+        for key in args.datasets.split(","):
+            title, run = DATASETS[key]
             print(f"{title}: {kind} ...", flush=True)
-            results[key][kind] = run(kind)
-            r = results[key][kind]
+            r = by_dataset[key] = run(kind)
             print(f"  macro-F1 {r['f1_macro']:.4f} acc {r['accuracy']:.4f} fit {r['fit_seconds']:.1f}s "
                   f"{r['texts_per_second']:,.0f} texts/s", flush=True)
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(by_dataset, indent=2) + "\n")
+    results: dict = {}
+    for path in sorted(RESULTS.glob("reviews-*.json")):
+        for key, r in json.loads(path.read_text()).items():
+            results.setdefault(key, {})[path.stem.removeprefix("reviews-")] = r
     names = {"floor": "floor: TF-IDF + LinearSVC", "tfidf": "niaga tfidf (default)", "neural": "niaga neural",
              "transformer": "niaga transformer"}
     rows = []
-    for key, by_model in results.items():
-        for kind, r in by_model.items():
+    for key in DATASETS:
+        by_model = results.get(key, {})
+        for kind in sorted(by_model, key=lambda k: list(names).index(k) if k in names else 99):
+            r = by_model[kind]
             target = TARGETS[key]
             status = "meets" if r["f1_macro"] >= target else f"below ({r['f1_macro'] - target:+.3f})"
             rows.append(f"| {DATASETS[key][0]} | {names.get(kind, kind)} | **{100 * r['f1_macro']:.2f}** | "
                         f"{100 * r['accuracy']:.2f} | {r['fit_seconds']:.1f} | {r['texts_per_second']:,.0f} | "
                         f"{100 * target:.1f}: {status if kind != 'floor' else '-'} |")
-        rows.append(f"| {DATASETS[key][0]} | published | {PUBLISHED[key]} | | | | |")
+        if by_model:
+            rows.append(f"| {DATASETS[key][0]} | published | {PUBLISHED[key]} | | | | |")
     markdown = "\n".join([
         "## Review emotion and sentiment (`benchmarks/reviews.py`)",
         "",

@@ -100,7 +100,7 @@ def main() -> None:
                "speedup_warm": naive_warm / ours_warm, "speedup_cold": naive_cold / ours_cold}
         payload["runs"].append(run)
         rows.append(f"| {config_name} | {n:,} | {mismatches} | {n / naive_cold:,.0f} | {n / ours_cold:,.0f} | "
-                    f"{naive_cold / ours_cold:.1f}× | {n / naive_warm:,.0f} | {n / ours_warm:,.0f} | "
+                    f"**{naive_cold / ours_cold:.1f}×** | {n / naive_warm:,.0f} | {n / ours_warm:,.0f} | "
                     f"**{naive_warm / ours_warm:.1f}×** |")
     markdown = "\n".join([
         "## Text normalization throughput (`benchmarks/text_normalize.py`)",
@@ -109,7 +109,8 @@ def main() -> None:
         "both pipelines timed side by side in one run. *Naive*: the same steps applied text by text with "
         "Sastrawi's factory stemmer (it caches stems per word itself). *Cold*: the first pass, every distinct "
         "word stemmed once in both: what a new corpus costs. *Warm*: best of repeated passes over the same "
-        "texts. Target: ≥ 10× with identical output.",
+        "texts. Target: ≥ 10× with identical output: met by far on a new corpus, where Sastrawi's list-scanning "
+        "dictionary dominates; not met on texts already seen (warm), where both pipelines only look words up.",
         "",
         "| configuration | texts | outputs that differ | naive cold texts/s | niaga cold texts/s | cold speed-up | "
         "naive warm texts/s | niaga warm texts/s | warm speed-up |",

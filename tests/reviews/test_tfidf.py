@@ -32,3 +32,14 @@ def test_quality_guard_on_prdect_sentiment(shared_data):
     model = TfidfTextClassifier().fit([texts[i] for i in train], labels[train])
     metrics = classification_metrics(labels[test], model.predict([texts[i] for i in test]))
     assert metrics["f1_macro"] >= 0.94
+
+
+@pytest.mark.parametrize("linear_model", ["svm", "nbsvm", "svm+nbsvm"])
+def test_each_linear_model_learns_a_toy_task(linear_model):
+    texts = ["bagus mantap", "mantap sekali", "bagus puas"] * 3 + ["rusak kecewa", "jelek rusak", "kecewa sekali"] * 3
+    labels = ["pos"] * 9 + ["neg"] * 9
+    model = TfidfTextClassifier(normalizer=TextNormalizer(normalize_slang=False), linear_model=linear_model,
+                                calibration_cv=3).fit(texts, labels)
+    assert list(model.predict(["puas bagus", "kecewa jelek"])) == ["pos", "neg"]
+    with pytest.raises(ValueError, match="linear_model"):
+        TfidfTextClassifier(linear_model="forest").fit(texts, labels)

@@ -1,4 +1,4 @@
-"""The fast default review classifier: TF-IDF word + character n-grams, a linear SVM, calibrated probabilities."""
+"""The fast default review classifier: TF-IDF word + character n-grams, linear models, calibrated probabilities."""
 
 from __future__ import annotations
 
@@ -13,26 +13,42 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from niaga.reviews.base import TextClassifier
+from niaga.reviews.nbsvm import NBSVMClassifier
 from niaga.text import TextNormalizer
+from niaga.text.features import CachedCharWbTfidfVectorizer
+
+LINEAR_MODELS = ("svm", "nbsvm", "svm+nbsvm")
+
+
+def default_normalizer() -> TextNormalizer:
+    """Hashtag words, digits and punctuation stay: as character n-grams they carry signal
+    (chosen on EmoT/SmSA validation and PRDECT-ID CV, see docs/benchmarks.md)."""
+    return TextNormalizer(clean_hashtags=False, clean_digits=False, clean_punctuation=False)
 
 
 class TfidfTextClassifier(TextClassifier):
-    """Normalize, vectorize with word and char_wb TF-IDF (sublinear tf), classify with a linear SVM.
+    """Normalize, vectorize with word and char_wb TF-IDF (sublinear tf), classify with linear models.
 
-    Probabilities come from Platt scaling fitted on out-of-fold decision values
-    (CalibratedClassifierCV with ``ensemble=False``: one SVM at prediction time, so it stays fast).
+    ``linear_model``: "svm" (LinearSVC), "nbsvm" (NB-SVM) or "svm+nbsvm" (the mean of both models'
+    probabilities, the default). Probabilities come from Platt scaling fitted on out-of-fold decision
+    values (CalibratedClassifierCV with ``ensemble=False``: one model each at prediction time, so it
+    stays fast).
     """
 
     def __init__(self, normalizer: TextNormalizer | None = None, word_ngrams: tuple[int, int] = (1, 2),
-                 char_ngrams: tuple[int, int] = (2, 5), min_df: int = 2, max_features: int | None = 300_000,
-                 C: float = 0.3, class_weight: str | None = "balanced", calibration: str = "sigmoid",
-                 calibration_cv: int = 5, random_state: int = 0):
+                 char_ngrams: tuple[int, int] = (2, 6), min_df: int = 2, max_features: int | None = 300_000,
+                 linear_model: str = "svm+nbsvm", C: float = 0.3, nb_C: float = 0.3, nb_alpha: float = 0.25,
+                 class_weight: str | None = "balanced", calibration: str = "sigmoid", calibration_cv: int = 5,
+                 random_state: int = 0):
         self.normalizer = normalizer
         self.word_ngrams = word_ngrams
         self.char_ngrams = char_ngrams
         self.min_df = min_df
         self.max_features = max_features
+        self.linear_model = linear_model
         self.C = C
+        self.nb_C = nb_C
+        self.nb_alpha = nb_alpha
         self.class_weight = class_weight
         self.calibration = calibration
         self.calibration_cv = calibration_cv
@@ -46,32 +62,41 @@ class TfidfTextClassifier(TextClassifier):
                                                   token_pattern=r"(?u)\b\w[\w-]*\b", max_features=self.max_features,
                                                   dtype=np.float32)))
         if self.char_ngrams:
-            parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(self.char_ngrams),
-                                                  sublinear_tf=True, min_df=min_df, max_features=self.max_features,
-                                                  dtype=np.float32)))
+            parts.append(("char", CachedCharWbTfidfVectorizer(analyzer="char_wb", ngram_range=tuple(self.char_ngrams),
+                                                              sublinear_tf=True, min_df=min_df,
+                                                              max_features=self.max_features, dtype=np.float32)))
         if not parts:
             raise ValueError("word_ngrams and char_ngrams cannot both be empty")
         return FeatureUnion(parts)
 
+    def _linear_models(self) -> list:
+        if self.linear_model not in LINEAR_MODELS:
+            raise ValueError(f"linear_model must be one of {', '.join(LINEAR_MODELS)}, got {self.linear_model!r}")
+        models = []
+        if "svm" in self.linear_model.split("+"):
+            models.append(LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.random_state))
+        if "nbsvm" in self.linear_model.split("+"):
+            models.append(NBSVMClassifier(C=self.nb_C, alpha=self.nb_alpha, class_weight=self.class_weight,
+                                          random_state=self.random_state))
+        return models
+
     def fit(self, X: Sequence[str], y: Sequence):
         texts, labels = self.check_training_data(X, y)
-        self.normalizer_ = clone(self.normalizer) if self.normalizer is not None else TextNormalizer()
+        models = self._linear_models()
+        self.normalizer_ = clone(self.normalizer) if self.normalizer is not None else default_normalizer()
         normalized = self.normalizer_.fit().transform(texts)
         self.vectorizer_ = self._vectorizer(len(texts))
         features = self.vectorizer_.fit_transform(normalized)
-        svm = LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.random_state)
         folds = min(self.calibration_cv, min(Counter(labels).values()))
-        self.classifier_ = CalibratedClassifierCV(svm, method=self.calibration, cv=folds, ensemble=False)
-        self.classifier_.fit(features, labels)
-        self.classes_ = self.classifier_.classes_
+        self.classifiers_ = [CalibratedClassifierCV(model, method=self.calibration, cv=folds, ensemble=False)
+                             .fit(features, labels) for model in models]
+        self.classes_ = self.classifiers_[0].classes_
         return self
 
     def transform_features(self, X: Sequence[str]):
         texts = [t if isinstance(t, str) else "" for t in X]
         return self.vectorizer_.transform(self.normalizer_.transform(texts))
 
-    def decision_function(self, X: Sequence[str]) -> np.ndarray:
-        return self.classifier_.calibrated_classifiers_[0].estimator.decision_function(self.transform_features(X))
-
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
-        return self.classifier_.predict_proba(self.transform_features(X))
+        features = self.transform_features(X)
+        return sum(c.predict_proba(features) for c in self.classifiers_) / len(self.classifiers_)
