@@ -23,7 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, save  # noqa: E402
 
-from niaga.data.text import load_indonlu_emot, load_indonlu_smsa, load_prdect_id  # noqa: E402
+from niaga.data.text import (load_indonlu_emot, load_indonlu_smsa, load_prdect_id,  # noqa: E402
+                             load_tokopedia_fashion_reviews)
 from niaga.evaluation import classification_metrics, kfold_splits  # noqa: E402
 from niaga.reviews.pipeline import make_model  # noqa: E402
 
@@ -33,8 +34,9 @@ PUBLISHED = {
     "smsa": "IndoBERT-base-p1 **87.73**, IndoBERT-large-p1 92.72, XLM-R-large 92.35, mBERT 84.14 (IndoNLU test macro-F1)",
     "prdect_emotion": "TextCNN macro-F1 50.77, acc 53.99 (Manurung et al. 2026, own split); target 68",
     "prdect_sentiment": "TF-IDF + PyCaret best F1 95.74 (Manurung et al. 2026, own split); target 96",
+    "fashion_cross": "none published: a check that a model trained on one shop's reviews carries to another's",
 }
-TARGETS = {"emot": 0.763, "smsa": 0.85, "prdect_emotion": 0.68, "prdect_sentiment": 0.96}
+TARGETS = {"emot": 0.763, "smsa": 0.85, "prdect_emotion": 0.68, "prdect_sentiment": 0.96, "fashion_cross": None}
 
 
 def floor_model():
@@ -52,16 +54,19 @@ def build(kind: str):
     return make_model(kind, **({"verbose": False} if kind == "neural" else {}))
 
 
-def throughput(model, texts: list[str]) -> float:
+def throughput(model, texts: list[str]) -> dict:
+    """Texts/s on one core: the first pass over unseen texts (cold word caches), then a second pass (warm)."""
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        model.predict(texts[:64])  # warm-up
-        start = time.perf_counter()
-        model.predict(texts)
-        return len(texts) / (time.perf_counter() - start)
+        speeds = []
+        for _ in ("cold", "warm"):
+            start = time.perf_counter()
+            model.predict(texts)
+            speeds.append(len(texts) / (time.perf_counter() - start))
+        return {"texts_per_second_cold": speeds[0], "texts_per_second": speeds[1]}
     finally:
         torch.set_num_threads(threads)
 
@@ -82,14 +87,25 @@ def official_split(name: str, frame, kind: str) -> dict:
     pred = model.predict(test.text.tolist())
     m = classification_metrics(test.label.tolist(), pred)
     return {"f1_macro": m["f1_macro"], "accuracy": m["accuracy"], "fit_seconds": seconds,
-            "texts_per_second": throughput(model, test.text.tolist() * 5), "protocol": "official train/test split"}
+            **throughput(model, test.text.tolist()), "protocol": "official train/test split"}
+
+
+def cross_domain(kind: str) -> dict:
+    """Trained on all of PRDECT-ID sentiment, scored on the test half of another shop's reviews."""
+    train = load_prdect_id("sentiment")
+    test = load_tokopedia_fashion_reviews().query("split == 'test'")
+    model = build(kind)
+    seconds = fit(model, train.text.tolist(), train.label.tolist())
+    m = classification_metrics(test.label.tolist(), model.predict(test.text.tolist()))
+    return {"f1_macro": m["f1_macro"], "accuracy": m["accuracy"], "fit_seconds": seconds,
+            **throughput(model, test.text.tolist()), "protocol": "PRDECT-ID -> fashion test"}
 
 
 def grouped_cv(frame, kind: str, n_splits: int = 5) -> dict:
     texts = frame.text.astype(str).tolist()
     labels = np.asarray(frame.label.tolist(), dtype=object)
     groups = [" ".join(t.lower().split()) for t in texts]
-    scores, accs, seconds, speeds = [], [], [], []
+    scores, accs, seconds, speeds, cold = [], [], [], [], []
     for train_idx, test_idx in kfold_splits(labels, n_splits, groups=groups):
         model = build(kind)
         seconds.append(fit(model, [texts[i] for i in train_idx], labels[train_idx]))
@@ -98,9 +114,12 @@ def grouped_cv(frame, kind: str, n_splits: int = 5) -> dict:
         m = classification_metrics(labels[test_idx], pred)
         scores.append(m["f1_macro"])
         accs.append(m["accuracy"])
-        speeds.append(throughput(model, test_texts * 3))
+        speed = throughput(model, test_texts)
+        speeds.append(speed["texts_per_second"])
+        cold.append(speed["texts_per_second_cold"])
     return {"f1_macro": float(np.mean(scores)), "f1_macro_std": float(np.std(scores)), "accuracy": float(np.mean(accs)),
             "fit_seconds": float(np.mean(seconds)), "texts_per_second": float(np.median(speeds)),
+            "texts_per_second_cold": float(np.median(cold)),
             "protocol": f"{n_splits}-fold CV grouped by normalized text"}
 
 
@@ -109,7 +128,12 @@ DATASETS = {
     "smsa": ("IndoNLU SmSA (test)", lambda kind: official_split("smsa", load_indonlu_smsa(), kind)),
     "prdect_emotion": ("PRDECT-ID emotion (5-fold)", lambda kind: grouped_cv(load_prdect_id("emotion"), kind)),
     "prdect_sentiment": ("PRDECT-ID sentiment (5-fold)", lambda kind: grouped_cv(load_prdect_id("sentiment"), kind)),
+    "fashion_cross": ("PRDECT-ID sentiment → Tokopedia fashion reviews (test, star labels)", cross_domain),
 }
+
+
+def _speed(value) -> str:
+    return f"{value:,.0f}" if value is not None else "not measured"
 
 
 def main() -> None:
@@ -142,10 +166,15 @@ def main() -> None:
         for kind in sorted(by_model, key=lambda k: list(names).index(k) if k in names else 99):
             r = by_model[kind]
             target = TARGETS[key]
-            status = "meets" if r["f1_macro"] >= target else f"below ({r['f1_macro'] - target:+.3f})"
+            if target is None or kind == "floor":
+                status = "-"
+            else:
+                status = f"{100 * target:.1f}: " + ("meets" if r["f1_macro"] >= target else
+                                                   f"below ({100 * (r['f1_macro'] - target):+.1f})")
             rows.append(f"| {DATASETS[key][0]} | {names.get(kind, kind)} | **{100 * r['f1_macro']:.2f}** | "
-                        f"{100 * r['accuracy']:.2f} | {r['fit_seconds']:.1f} | {r['texts_per_second']:,.0f} | "
-                        f"{100 * target:.1f}: {status if kind != 'floor' else '-'} |")
+                        f"{100 * r['accuracy']:.2f} | {r['fit_seconds']:.1f} | {_speed(r.get('texts_per_second_cold'))} / "
+                        f"{r['texts_per_second']:,.0f} | "
+                        f"{status} |")
         if by_model:
             rows.append(f"| {DATASETS[key][0]} | published | {PUBLISHED[key]} | | | | |")
     markdown = "\n".join([
@@ -153,12 +182,13 @@ def main() -> None:
         "",
         "Macro-F1 and accuracy in %. EmoT/SmSA: official split, scored on test. PRDECT-ID: the shared 80 %, "
         "5-fold CV stratified and grouped by normalized text (published PRDECT-ID figures use the authors' own "
-        "splits of the full set, so they are indicative only). Fit time per model (per fold for CV); inference on "
-        "one core with warm caches. The transformer path (IndoBERT) cannot be run here: its weights cannot be "
+        "splits of the full set, so they are indicative only). Fit time per model (per fold for CV), on a machine shared with "
+        "other runs. Inference on one core over the test texts: the first pass (*unseen*: words met for the first "
+        "time are normalized and n-grammed) and a second pass (*seen*: served from the word caches). The transformer path (IndoBERT) cannot be run here: its weights cannot be "
         "downloaded on this machine; the IndoBERT rows are the published ones. Seed 004 reports 90.62 % accuracy "
         "with IndoBERT on its own 7,000 Shopee reviews, which are not public.",
         "",
-        "| dataset | model | macro-F1 | accuracy | fit s | texts/s (1 core) | target: status |",
+        "| dataset | model | macro-F1 | accuracy | fit s | texts/s, 1 core: unseen / seen | target: status |",
         "|---|---|---|---|---|---|---|",
         *rows,
     ])
