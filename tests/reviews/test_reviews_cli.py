@@ -108,3 +108,16 @@ def test_text_normalize_reads_a_csv_column(tmp_path):
     result = pd.read_csv(out, keep_default_na=False)
     assert list(result["normalized"]) == ["bagus bgt", ""]
     assert list(result["error"]) == ["", "empty text"]
+
+
+def test_evaluate_matches_labels_that_differ_only_in_case(model_dir, tmp_path):
+    data = tmp_path / "lower.csv"
+    pd.DataFrame({"review": ["barang bagus sekali mantap", "barang rusak parah kecewa", "jelek"],
+                  "emotion": ["happy", "ANGER", "Neutral"]}).to_csv(data, index=False)
+    report = tmp_path / "r"
+    assert main(["reviews", "evaluate", "--model", str(model_dir), "--data", str(data), "--text-col", "review",
+                 "--label-col", "emotion", "--report", str(report)]) == 0
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["accuracy"] == pytest.approx(2 / 3)  # "Neutral" is not a label the model knows
+    text = (report / "report.md").read_text()
+    assert "ANGER → Anger" in text and "labels not known to the model**: Neutral" in text

@@ -172,6 +172,11 @@ def evaluate(model_dir: str | Path, path: str | Path, text_col: str, label_col: 
     seconds = time.perf_counter() - start
     pred = model.classes_[np.argmax(proba, axis=1)]
     classes = list(model.classes_)
+    by_case = {str(c).casefold(): c for c in classes}
+    renamed = {label: by_case[label.casefold()] for label in set(table.labels) - set(classes)
+               if label.casefold() in by_case}
+    if renamed:  # "positive" in the data, "Positive" in the model: the same label
+        table.labels = [renamed.get(label, label) for label in table.labels]
     unseen = sorted(set(table.labels) - set(classes))
     metrics = classification_metrics(table.labels, pred, proba, classes=classes)
     metrics["skipped_rows"] = int(len(table.skipped))
@@ -179,6 +184,8 @@ def evaluate(model_dir: str | Path, path: str | Path, text_col: str, label_col: 
     labels = classes + unseen
     context = {"model": str(model_dir), "data": str(path), "rows evaluated": len(table.texts),
                "rows skipped (no text or label)": int(len(table.skipped))}
+    if renamed:
+        context["labels matched ignoring case"] = ", ".join(f"{a} → {b}" for a, b in sorted(renamed.items()))
     if unseen:
         context["labels not known to the model"] = ", ".join(unseen)
     write_classification_report(report_dir, metrics, table.labels, pred, labels,
