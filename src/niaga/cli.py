@@ -40,9 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        (args.subparser if hasattr(args, "subparser") else parser).print_help()
-        return 2 if args.capability is None else 2
+    if not getattr(args, "handler", None):  # a capability or command is missing: show what there is
+        getattr(args, "subparser", parser).print_help()
+        return 2
     try:
         return int(args.handler(args) or 0)
     except NiagaError as exc:

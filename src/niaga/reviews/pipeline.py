@@ -14,7 +14,10 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from niaga.data.io import read_table, require_columns
+from tqdm.auto import tqdm
+
+from niaga.data.io import read_table, require_columns, write_table
+from niaga.errors import DataError
 from niaga.evaluation import classification_metrics, cross_validate, write_classification_report
 from niaga.modeling import fingerprint, load_model, save_model
 from niaga.reviews.base import TextClassifier
@@ -127,8 +130,6 @@ def train(path: str | Path, text_col: str, label_col: str, out: str | Path, kind
 def predict_frame(model: TextClassifier, frame: pd.DataFrame, text_col: str, batch_size: int = 4096,
                   progress: bool = False) -> pd.DataFrame:
     """The input columns plus ``label``, ``confidence`` and ``error`` (empty when the row was classified)."""
-    from tqdm.auto import tqdm
-
     errors = text_errors(frame[text_col])
     ok = np.flatnonzero((errors == "").to_numpy())
     labels = np.full(len(frame), "", dtype=object)
@@ -151,8 +152,6 @@ def predict_file(model_dir: str | Path, input_path: str | Path, text_col: str, o
     model = load_model(model_dir, task=task)
     frame = read_table(input_path)
     require_columns(frame, [text_col], input_path)
-    from niaga.data.io import write_table
-
     result = predict_frame(model, frame, text_col, progress=True)
     write_table(result, output_path)
     return result
@@ -164,8 +163,6 @@ def evaluate(model_dir: str | Path, path: str | Path, text_col: str, label_col: 
     model = load_model(model_dir, task=task)
     table = read_labelled(path, text_col, label_col)
     if not table.texts:
-        from niaga.errors import DataError
-
         raise DataError(f"{path}: no row with both text in {text_col!r} and a label in {label_col!r}")
     start = time.perf_counter()
     proba = model.predict_proba(table.texts)
