@@ -20,6 +20,13 @@ class TextClassifier(NiagaModel, ClassifierMixin, BaseEstimator):
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
+    def check_positive_ints(self, *names: str) -> None:
+        """Raise ValueError naming the first parameter that is not a positive integer."""
+        for name in names:
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
     @staticmethod
     def check_training_data(X: Sequence, y: Sequence, min_per_class: int = 2) -> tuple[list[str], np.ndarray]:
         """Texts as str and labels as an array; refuse what cannot train a classifier."""

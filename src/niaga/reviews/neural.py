@@ -257,11 +257,9 @@ class NeuralTextClassifier(TextClassifier):
 
     # -- checks ----------------------------------------------------------------------------------
     def _check_params(self) -> None:
-        for name in ("embedding_dim", "pretrain_epochs", "hidden_size", "num_layers", "num_filters", "min_count",
-                     "max_vocab", "max_length", "batch_size", "eval_batch_size", "max_epochs", "patience"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.check_positive_ints("embedding_dim", "pretrain_epochs", "hidden_size", "num_layers", "num_filters",
+                                 "min_count", "max_vocab", "max_length", "batch_size", "eval_batch_size", "max_epochs",
+                                 "patience")
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
         if self.embedding_algorithm not in EMBEDDING_ALGORITHMS:

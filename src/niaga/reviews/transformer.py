@@ -151,10 +151,7 @@ class TransformerTextClassifier(TextClassifier):
 
     # -- helpers ---------------------------------------------------------------------------------
     def _check_params(self) -> None:
-        for name in ("epochs", "batch_size", "eval_batch_size", "max_length"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.check_positive_ints("epochs", "batch_size", "eval_batch_size", "max_length")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}")
         if not 0 <= self.warmup_ratio < 1:
