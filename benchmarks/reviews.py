@@ -13,6 +13,7 @@ Run: python benchmarks/reviews.py [--models tfidf,neural] [--datasets emot,smsa,
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 import time
@@ -73,14 +74,14 @@ def throughput(model, texts: list[str]) -> dict:
 
 def fit(model, texts, labels, valid=None):
     start = time.perf_counter()
-    if valid is not None and hasattr(model, "fit") and "validation_data" in model.fit.__code__.co_varnames:
+    if valid is not None and "validation_data" in inspect.signature(model.fit).parameters:
         model.fit(texts, labels, validation_data=valid)
     else:
         model.fit(texts, labels)
     return time.perf_counter() - start
 
 
-def official_split(name: str, frame, kind: str) -> dict:
+def official_split(frame, kind: str) -> dict:
     train, valid, test = (frame[frame.split == s] for s in ("train", "valid", "test"))
     model = build(kind)
     seconds = fit(model, train.text.tolist(), train.label.tolist(), (valid.text.tolist(), valid.label.tolist()))
@@ -124,8 +125,8 @@ def grouped_cv(frame, kind: str, n_splits: int = 5) -> dict:
 
 
 DATASETS = {
-    "emot": ("IndoNLU EmoT (test)", lambda kind: official_split("emot", load_indonlu_emot(), kind)),
-    "smsa": ("IndoNLU SmSA (test)", lambda kind: official_split("smsa", load_indonlu_smsa(), kind)),
+    "emot": ("IndoNLU EmoT (test)", lambda kind: official_split(load_indonlu_emot(), kind)),
+    "smsa": ("IndoNLU SmSA (test)", lambda kind: official_split(load_indonlu_smsa(), kind)),
     "prdect_emotion": ("PRDECT-ID emotion (5-fold)", lambda kind: grouped_cv(load_prdect_id("emotion"), kind)),
     "prdect_sentiment": ("PRDECT-ID sentiment (5-fold)", lambda kind: grouped_cv(load_prdect_id("sentiment"), kind)),
     "fashion_cross": ("PRDECT-ID sentiment → Tokopedia fashion reviews (test, star labels)", cross_domain),

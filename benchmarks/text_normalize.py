@@ -13,6 +13,7 @@ Run: python benchmarks/text_normalize.py [--repeat N]
 from __future__ import annotations
 
 import argparse
+import html
 import re
 import sys
 import time
@@ -23,11 +24,10 @@ from _common import save  # noqa: E402
 
 from niaga.data.text import load_indonlu_smsa, load_prdect_id  # noqa: E402
 from niaga.text import TextNormalizer  # noqa: E402
-from niaga.text import lexicon  # noqa: E402
 from niaga.text import normalize as nz  # noqa: E402
 
 
-def make_naive(slang: dict, stopwords: list, vocabulary: frozenset, stem: bool):
+def make_naive(slang: dict, stopwords: set, vocabulary: frozenset, stem: bool):
     from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
     stemmer = StemmerFactory().create_stemmer()
@@ -35,7 +35,7 @@ def make_naive(slang: dict, stopwords: list, vocabulary: frozenset, stem: bool):
     def clean(text):
         text = text.lower()
         text = re.sub(nz.HTML_TAG_RE.pattern, " ", text)
-        text = re.sub(nz.HTML_ENTITY_RE.pattern, lambda m: __import__("html").unescape(m.group(0)), text, flags=re.I)
+        text = re.sub(nz.HTML_ENTITY_RE.pattern, lambda m: html.unescape(m.group(0)), text, flags=re.I)
         text = re.sub(nz.URL_RE.pattern, " ", text, flags=re.I)
         text = re.sub(nz.MENTION_RE.pattern, " ", text)
         text = re.sub(nz.HASHTAG_RE.pattern, " ", text)
