@@ -16,6 +16,7 @@ CAPABILITIES = {
     "data": ("niaga.data.cli", "the shared datasets: which are present, row counts"),
     "text": ("niaga.text.cli", "Indonesian text normalization (slang, emoji, URLs, stopwords, stemming)"),
     "reviews": ("niaga.reviews.cli", "review emotion and sentiment: train, predict, evaluate, classify"),
+    "social": ("niaga.social.cli", "social posts: transaction and activity detection, price / payment extraction"),
     "run": ("niaga.main_job", "the main job: train the default review models, evaluate, classify examples"),
 }
 

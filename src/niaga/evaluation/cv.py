@@ -37,7 +37,7 @@ def cross_validate(estimator, X: Sequence, y: Sequence, n_splits: int = 5, group
         model.fit(X[train_idx], y[train_idx])
         fit_s = time.perf_counter() - start
         proba = model.predict_proba(X[test_idx]) if hasattr(model, "predict_proba") else None
-        pred = model.classes_[np.argmax(proba, axis=1)] if proba is not None else model.predict(X[test_idx])
+        pred = model.predict(X[test_idx])  # the model's own decision rule, which need not be argmax(proba)
         oof[test_idx] = pred
         fold = classification_metrics(y[test_idx], pred, proba, classes=list(model.classes_))
         fold["fit_seconds"] = fit_s
@@ -46,3 +46,23 @@ def cross_validate(estimator, X: Sequence, y: Sequence, n_splits: int = 5, group
     summary = {k: float(np.mean([f[k] for f in per_fold])) for k in keys}
     summary.update({f"{k}_std": float(np.std([f[k] for f in per_fold])) for k in keys})
     return {"mean": summary, "folds": per_fold, "oof_pred": oof, "n_splits": n_splits}
+
+
+def near_duplicate_groups(texts: Sequence[str], threshold: float = 0.75) -> np.ndarray:
+    """Group ids joining texts whose lower-cased word sets have Jaccard similarity ≥ ``threshold``.
+
+    Templated posts (customer-service replies, ads) are near-copies; keeping each group in one fold stops
+    cross-validation from scoring a model on texts it has nearly seen. Connected components of the
+    similarity graph, so a chain of near-copies forms one group.
+    """
+    from scipy.sparse.csgraph import connected_components
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    words = CountVectorizer(binary=True, token_pattern=r"(?u)\b\w+\b").fit_transform(
+        [t if isinstance(t, str) else "" for t in texts]).astype(np.float32)
+    sizes = np.asarray(words.sum(axis=1)).ravel()
+    common = (words @ words.T).tocoo()
+    union = sizes[common.row] + sizes[common.col] - common.data
+    similar = common.data >= threshold * np.maximum(union, 1)
+    graph = common.__class__((np.ones(similar.sum()), (common.row[similar], common.col[similar])), shape=common.shape)
+    return connected_components(graph, directed=False)[1]

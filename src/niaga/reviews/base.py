@@ -17,8 +17,13 @@ class TextClassifier(NiagaModel, ClassifierMixin, BaseEstimator):
     task = "reviews"
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
+        return self.predict_with_confidence(X)[0]
+
+    def predict_with_confidence(self, X: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Labels and each label's probability, from one pass over the texts."""
         proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        best = np.argmax(proba, axis=1)
+        return self.classes_[best], proba[np.arange(len(best)), best]
 
     def check_positive_ints(self, *names: str) -> None:
         """Raise ValueError naming the first parameter that is not a positive integer."""

@@ -76,15 +76,19 @@ class LabelledTable:
 def read_labelled(path: str | Path, text_col: str, label_col: str) -> LabelledTable:
     frame = read_table(path)
     require_columns(frame, [text_col, label_col], path)
-    frame[label_col] = labels_as_text(frame[label_col])
+    return labelled_rows(frame, text_col, label_col, str(path))
+
+
+def labelled_rows(frame: pd.DataFrame, text_col: str, label_col: str, source: str = "") -> LabelledTable:
+    """The rows with both a text and a label; the others listed with their file row number and the reason."""
+    labels = labels_as_text(frame[label_col])
     problems = text_errors(frame[text_col])
-    label_problems = label_errors(frame[label_col])
-    problems = problems.where(problems != "", label_problems)
-    ok = problems == ""
+    problems = problems.where(problems != "", label_errors(labels))
+    ok = (problems == "").to_numpy()
     skipped = frame.loc[~ok, [text_col, label_col]].assign(row=frame.index[~ok] + 2, error=problems[~ok])
     return LabelledTable(texts=frame.loc[ok, text_col].astype(str).tolist(),
-                         labels=frame.loc[ok, label_col].astype(str).str.strip().tolist(),
-                         skipped=skipped.reset_index(drop=True), source=str(path))
+                         labels=labels[ok].astype(str).str.strip().tolist(),
+                         skipped=skipped.reset_index(drop=True), source=source)
 
 
 def train(path: str | Path, text_col: str, label_col: str, out: str | Path, kind: str = "tfidf", cv: int | None = None,
@@ -97,33 +101,49 @@ def train(path: str | Path, text_col: str, label_col: str, out: str | Path, kind
     out-of-fold predictions are written there as an evaluation report.
     """
     table = read_labelled(path, text_col, label_col)
+    log_skipped(table, log)
+    cv = (5 if kind == "tfidf" else 0) if cv is None else cv
+    model = make_model(kind, **params)
+    return fit_and_save(model, table.texts, table.labels, out, cv=cv, report_dir=report_dir, log=log,
+                        skipped_rows=len(table.skipped),
+                        extra={"text_col": text_col, "label_col": label_col, "model_kind": kind,
+                               "training_source": str(path)})
+
+
+def log_skipped(table: LabelledTable, log: Callable[[str], None]) -> None:
     if len(table.skipped):
         log(f"skipped {len(table.skipped)} row(s) that cannot train: "
             + "; ".join(f"row {r.row}: {r.error}" for r in table.skipped.head(5).itertuples())
             + (" ..." if len(table.skipped) > 5 else ""))
-    model = make_model(kind, **params)
-    texts, labels = model.check_training_data(table.texts, table.labels)
-    metrics: dict = {"training_rows": len(texts), "skipped_rows": int(len(table.skipped))}
-    cv = (5 if kind == "tfidf" else 0) if cv is None else cv
+
+
+def fit_and_save(model: TextClassifier, texts: list[str], labels: list[str], out: str | Path, *, cv: int = 0,
+                 report_dir: str | Path | None = None, log: Callable[[str], None] = print, skipped_rows: int = 0,
+                 groups=None, extra: dict | None = None) -> tuple[TextClassifier, dict]:
+    """Cross-validate (optional), fit on all texts and save with metadata; returns the model and its metrics.
+
+    ``groups`` keeps related texts in one fold (default: identical normalized texts).
+    """
+    texts, labels = model.check_training_data(texts, labels)
+    metrics: dict = {"training_rows": len(texts), "skipped_rows": int(skipped_rows)}
     if cv and cv > 1:
-        groups = [" ".join(t.lower().split()) for t in texts]
+        groups = [" ".join(t.lower().split()) for t in texts] if groups is None else groups
         result = cross_validate(model, texts, labels, n_splits=cv, groups=groups)
         metrics["cv"] = {"n_splits": cv, **{k: v for k, v in result["mean"].items()}}
         if report_dir:
             classes = sorted(set(labels))
             oof = classification_metrics(labels, result["oof_pred"], classes=classes)
             write_classification_report(report_dir, {**oof, "cv_folds": cv}, labels, result["oof_pred"], classes,
-                                        title=f"{cv}-fold cross-validation: {Path(path).name} ({label_col})",
-                                        context={"data": str(path), "model": kind, "rows": len(texts),
-                                                 "grouping": "normalized text (duplicates stay in one fold)"})
+                                        title=f"{cv}-fold cross-validation: {(extra or {}).get('training_source', '')}",
+                                        context={**(extra or {}), "rows": len(texts),
+                                                 "grouping": "related texts stay in one fold"})
         log(f"{cv}-fold CV: macro-F1 {result['mean']['f1_macro']:.4f} ± {result['mean']['f1_macro_std']:.4f}, "
             f"accuracy {result['mean']['accuracy']:.4f}")
     start = time.perf_counter()
     model.fit(texts, labels)
     metrics["fit_seconds"] = round(time.perf_counter() - start, 3)
     save_model(model, out, labels=model.classes_, metrics=metrics, data_sha256=fingerprint(texts, labels),
-               data_rows=len(texts), extra={"text_col": text_col, "label_col": label_col, "model_kind": kind,
-                                            "training_source": str(path)})
+               data_rows=len(texts), extra=extra)
     return model, metrics
 
 
@@ -136,10 +156,8 @@ def predict_frame(model: TextClassifier, frame: pd.DataFrame, text_col: str, bat
     confidence = np.full(len(frame), np.nan)
     texts = frame[text_col].to_numpy()[ok]
     for start in tqdm(range(0, len(ok), batch_size), desc="classifying", disable=not progress or len(ok) <= batch_size):
-        proba = model.predict_proba(list(texts[start:start + batch_size]))
         rows = ok[start:start + batch_size]
-        labels[rows] = model.classes_[np.argmax(proba, axis=1)]
-        confidence[rows] = proba.max(axis=1)
+        labels[rows], confidence[rows] = model.predict_with_confidence(list(texts[start:start + batch_size]))
     out = frame.copy()
     out["label"] = labels
     out["confidence"] = np.round(confidence, 6)
@@ -164,27 +182,33 @@ def evaluate(model_dir: str | Path, path: str | Path, text_col: str, label_col: 
     table = read_labelled(path, text_col, label_col)
     if not table.texts:
         raise DataError(f"{path}: no row with both text in {text_col!r} and a label in {label_col!r}")
+    return evaluate_texts(model, table.texts, table.labels, report_dir, title=f"Evaluation: {Path(path).name}",
+                          context={"model": str(model_dir), "data": str(path), "rows evaluated": len(table.texts),
+                                   "rows skipped (no text or label)": int(len(table.skipped))},
+                          skipped_rows=len(table.skipped))
+
+
+def evaluate_texts(model: TextClassifier, texts: list[str], labels: list[str], report_dir: str | Path, title: str,
+                   context: dict, skipped_rows: int = 0) -> dict:
+    """Metrics of a fitted model on labelled texts, written as a report; labels that differ only in case match."""
     start = time.perf_counter()
-    proba = model.predict_proba(table.texts)
+    proba = model.predict_proba(texts)
+    pred = model.predict(texts)
     seconds = time.perf_counter() - start
-    pred = model.classes_[np.argmax(proba, axis=1)]
     classes = list(model.classes_)
     by_case = {str(c).casefold(): c for c in classes}
-    renamed = {label: by_case[label.casefold()] for label in set(table.labels) - set(classes)
+    renamed = {label: by_case[label.casefold()] for label in set(labels) - set(classes)
                if label.casefold() in by_case}
     if renamed:  # "positive" in the data, "Positive" in the model: the same label
-        table.labels = [renamed.get(label, label) for label in table.labels]
-    unseen = sorted(set(table.labels) - set(classes))
-    metrics = classification_metrics(table.labels, pred, proba, classes=classes)
-    metrics["skipped_rows"] = int(len(table.skipped))
-    metrics["texts_per_second"] = len(table.texts) / seconds if seconds > 0 else float("inf")
-    labels = classes + unseen
-    context = {"model": str(model_dir), "data": str(path), "rows evaluated": len(table.texts),
-               "rows skipped (no text or label)": int(len(table.skipped))}
+        labels = [renamed.get(label, label) for label in labels]
+    unseen = sorted(set(labels) - set(classes))
+    metrics = classification_metrics(labels, pred, proba, classes=classes)
+    metrics["skipped_rows"] = int(skipped_rows)
+    metrics["texts_per_second"] = len(texts) / seconds if seconds > 0 else float("inf")
+    context = dict(context)
     if renamed:
         context["labels matched ignoring case"] = ", ".join(f"{a} → {b}" for a, b in sorted(renamed.items()))
     if unseen:
         context["labels not known to the model"] = ", ".join(unseen)
-    write_classification_report(report_dir, metrics, table.labels, pred, labels,
-                                title=f"Review classifier evaluation: {Path(path).name}", context=context)
+    write_classification_report(report_dir, metrics, labels, pred, classes + unseen, title=title, context=context)
     return metrics

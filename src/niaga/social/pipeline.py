@@ -1,0 +1,132 @@
+"""Train, predict and evaluate the post classifiers on tables: what the CLI and the API call.
+
+A model directory holds the transaction classifier and, when the training table had an activity
+column, the activity classifier in its ``activity/`` subdirectory, trained on the transaction posts only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from niaga.data.io import read_table, require_columns, write_table
+from niaga.errors import DataError
+from niaga.evaluation.cv import near_duplicate_groups
+from niaga.modeling import json_safe, load_model
+from niaga.reviews.pipeline import (evaluate_texts, fit_and_save, labelled_rows, labels_as_text, log_skipped,
+                                    predict_frame)
+from niaga.social.models import make_model
+
+ACTIVITY_DIR = "activity"
+DEFAULT_KIND = "linear"
+
+
+def transaction_label(frame: pd.DataFrame, label_col: str, activity_col: str) -> str | None:
+    """The label of posts that carry an activity (TRANSACTION in the shared data), or None without activities."""
+    if activity_col not in frame.columns:
+        return None
+    has_activity = frame[activity_col].notna() & frame[activity_col].astype("string").str.strip().ne("")
+    labels = labels_as_text(frame.loc[has_activity, label_col]).dropna()
+    return str(labels.mode().iloc[0]) if len(labels) else None
+
+
+def train(path: str | Path, text_col: str, label_col: str, out: str | Path, kind: str = DEFAULT_KIND,
+          activity_col: str = "activity", cv: int = 0, report_dir: str | Path | None = None,
+          log: Callable[[str], None] = print, **params) -> dict:
+    """Train the transaction classifier and, when ``activity_col`` exists, the activity classifier."""
+    frame = read_table(path)
+    require_columns(frame, [text_col, label_col], path)
+    table = labelled_rows(frame, text_col, label_col, str(path))
+    log_skipped(table, log)
+    positive = transaction_label(frame, label_col, activity_col)
+    extra = {"text_col": text_col, "label_col": label_col, "model_kind": kind, "training_source": str(path),
+             "transaction_label": positive}
+    # Templated posts are near-copies: they stay in one fold so CV does not score texts the model nearly saw.
+    model, metrics = fit_and_save(make_model(kind, **params), table.texts, table.labels, out, cv=cv,
+                                  report_dir=report_dir, log=log, skipped_rows=len(table.skipped),
+                                  groups=near_duplicate_groups(table.texts), extra=extra)
+    summary = {"transaction": metrics}
+    if positive is not None:
+        is_transaction = labels_as_text(frame[label_col]).astype("string").str.strip().eq(positive).fillna(False)
+        activities = labelled_rows(frame[is_transaction.to_numpy()], text_col, activity_col, str(path))
+        log(f"activity classifier: {len(activities.texts)} {positive} posts with an activity")
+        _, summary["activity"] = fit_and_save(
+            make_model(kind, **params), activities.texts, activities.labels, Path(out) / ACTIVITY_DIR, cv=cv,
+            report_dir=Path(report_dir) / ACTIVITY_DIR if report_dir else None, log=log,
+            skipped_rows=len(activities.skipped), groups=near_duplicate_groups(activities.texts),
+            extra={**extra, "label_col": activity_col})
+    summary["classes"] = list(model.classes_)
+    return summary
+
+
+def load_models(model_dir: str | Path):
+    """(transaction model, activity model or None)."""
+    model = load_model(model_dir, task="social")
+    activity_dir = Path(model_dir) / ACTIVITY_DIR
+    activity = load_model(activity_dir, task="social") if activity_dir.is_dir() else None
+    return model, activity
+
+
+def predict_posts(model_dir: str | Path, frame: pd.DataFrame, text_col: str, extract: bool = True) -> pd.DataFrame:
+    """The input columns plus label, confidence, activity (empty unless the post is a transaction), the
+    extraction columns and error."""
+    from niaga.social.extract import extract_frame
+
+    require_columns(frame, [text_col], "input")
+    model, activity_model = load_models(model_dir)
+    result = predict_frame(model, frame, text_col, progress=True)
+    activity = np.full(len(frame), "", dtype=object)
+    positive = model.metadata_.get("transaction_label")
+    if activity_model is not None and positive is not None:
+        rows = np.flatnonzero((result["label"] == positive).to_numpy())
+        if len(rows):
+            activity[rows] = activity_model.predict(frame[text_col].iloc[rows].astype(str).tolist())
+    errors = result.pop("error")
+    result.insert(result.columns.get_loc("confidence") + 1, "activity", activity)
+    if extract:
+        extracted = extract_frame(frame[[text_col]], text_col).drop(columns=[text_col, "error"], errors="ignore")
+        result = pd.concat([result, extracted.set_axis(result.index)], axis=1)
+    result["error"] = errors
+    return result
+
+
+def predict_file(model_dir: str | Path, input_path: str | Path, text_col: str, output_path: str | Path) -> pd.DataFrame:
+    frame = read_table(input_path)
+    require_columns(frame, [text_col], input_path)
+    result = predict_posts(model_dir, frame, text_col)
+    write_table(result, output_path)
+    return result
+
+
+def evaluate(model_dir: str | Path, path: str | Path, text_col: str, label_col: str, report_dir: str | Path,
+             activity_col: str = "activity") -> dict:
+    """Transaction metrics (top level of metrics.json, the shared key names) and, when the table has
+    activities, the activity classifier's metrics on the transaction posts (under ``activity``)."""
+    model, activity_model = load_models(model_dir)
+    frame = read_table(path)
+    require_columns(frame, [text_col, label_col], path)
+    table = labelled_rows(frame, text_col, label_col, str(path))
+    if not table.texts:
+        raise DataError(f"{path}: no row with both text in {text_col!r} and a label in {label_col!r}")
+    report = Path(report_dir)
+    metrics = evaluate_texts(model, table.texts, table.labels, report,
+                             title=f"Transaction classifier: {Path(path).name}",
+                             context={"model": str(model_dir), "data": str(path), "rows evaluated": len(table.texts),
+                                      "rows skipped (no text or label)": len(table.skipped)},
+                             skipped_rows=len(table.skipped))
+    positive = model.metadata_.get("transaction_label")
+    if activity_model is not None and activity_col in frame.columns and positive is not None:
+        is_transaction = labels_as_text(frame[label_col]).astype("string").str.strip().eq(positive).fillna(False)
+        activities = labelled_rows(frame[is_transaction.to_numpy()], text_col, activity_col, str(path))
+        if activities.texts:
+            metrics["activity"] = evaluate_texts(
+                activity_model, activities.texts, activities.labels, report / ACTIVITY_DIR,
+                title=f"Activity classifier ({positive} posts): {Path(path).name}",
+                context={"model": str(Path(model_dir) / ACTIVITY_DIR), "rows evaluated": len(activities.texts)},
+                skipped_rows=len(activities.skipped))
+    (report / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=2, ensure_ascii=False) + "\n")
+    return metrics

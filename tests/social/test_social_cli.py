@@ -1,0 +1,87 @@
+"""The social CLI forms of the issue, end to end on the shared tweets, including bad input."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from niaga.cli import main
+
+
+@pytest.fixture(scope="module")
+def tweets_csv(shared_data):
+    from niaga.config import data_path
+
+    return data_path("text", "ecommerce_tweets_labelled", "tweets_train.csv")
+
+
+@pytest.fixture(scope="module")
+def model_dir(tweets_csv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("social") / "model"
+    assert main(["social", "train", "--data", str(tweets_csv), "--text-col", "text", "--label-col", "label",
+                 "--out", str(out)]) == 0
+    return out
+
+
+def test_train_saves_transaction_and_activity_models(model_dir):
+    meta = json.loads((model_dir / "model.json").read_text())
+    activity = json.loads((model_dir / "activity" / "model.json").read_text())
+    assert meta["task"] == "social" and meta["labels"] == ["NON_TRANSACTION", "TRANSACTION"]
+    assert meta["transaction_label"] == "TRANSACTION" and meta["training_data"]["rows"] == 1053
+    assert set(activity["labels"]) == {"order", "payment", "shipping", "receipt", "cancellation", "experience"}
+    assert activity["training_data"]["rows"] == 429  # the TRANSACTION posts
+
+
+def test_predict_adds_label_activity_and_extraction_and_keeps_bad_rows(model_dir, tmp_path):
+    posts = ["@USER paket saya belum sampai sudah seminggu, tolong dicek min",
+             "Ikuti kuis berhadiah dan menangkan voucher belanja! HTTPURL",
+             "", None,
+             "sudah bayar Rp150rb pakai GoPay tapi status pesanan belum dibayar"]
+    inp = tmp_path / "posts.csv"
+    pd.DataFrame({"id": range(5), "post": posts}).to_csv(inp, index=False)
+    out = tmp_path / "out.csv"
+    assert main(["social", "predict", "--model", str(model_dir), "--input", str(inp), "--text-col", "post",
+                 "--output", str(out)]) == 0
+    result = pd.read_csv(out, keep_default_na=False)
+    assert list(result["id"]) == [0, 1, 2, 3, 4]
+    assert list(result.columns[:5]) == ["id", "post", "label", "confidence", "activity"]
+    assert {"price", "price_span", "payment_method", "payment_span", "quantity", "product", "other_amounts",
+            "error"} <= set(result.columns)
+    assert list(result["label"]) == ["TRANSACTION", "NON_TRANSACTION", "", "", "TRANSACTION"]
+    assert list(result["error"][2:4]) == ["empty text", "empty text"]
+    assert result["activity"][1] == "" and result["activity"][0] in ("experience", "shipping")
+    assert result["activity"][4] == "payment"
+    assert str(result["price"][4]) == "150000" and result["payment_method"][4] == "GoPay"
+
+
+def test_evaluate_writes_transaction_and_activity_metrics(model_dir, tweets_csv, tmp_path):
+    report = tmp_path / "report"
+    assert main(["social", "evaluate", "--model", str(model_dir), "--data", str(tweets_csv), "--text-col", "text",
+                 "--label-col", "label", "--report", str(report)]) == 0
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["f1_macro"] > 0.9 and metrics["accuracy"] > 0.9  # its own training data
+    assert metrics["activity"]["accuracy"] > 0.9
+    assert (report / "confusion_matrix.png").exists() and (report / "activity" / "confusion_matrix.png").exists()
+
+
+def test_grid_command_runs_the_paper_protocol(tweets_csv, tmp_path, capsys):
+    report = tmp_path / "grid"
+    assert main(["social", "grid", "--data", str(tweets_csv), "--text-col", "text", "--label-col", "label",
+                 "--report", str(report), "--C", "0.5,1", "--gamma", "0.8", "--folds", "3"]) == 0
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["min_df"] == 16 and metrics["best_C"] in (0.5, 1.0) and metrics["best_gamma"] == 0.8
+    assert metrics["test_featureful"] + metrics["test_featureless"] == metrics["test_rows"]
+    assert 190 <= metrics["test_rows"] <= 230  # a fifth of 1,053
+    assert pd.read_csv(report / "grid.csv", index_col=0).shape == (2, 1)
+    assert "test accuracy" in capsys.readouterr().out
+
+
+def test_unknown_column_and_missing_file_are_one_line_errors(model_dir, tweets_csv, tmp_path, capsys):
+    assert main(["social", "predict", "--model", str(model_dir), "--input", str(tweets_csv), "--text-col", "tweet",
+                 "--output", str(tmp_path / "o.csv")]) == 2
+    assert "tweet" in capsys.readouterr().err
+    assert main(["social", "extract", "--input", str(tmp_path / "missing.csv"), "--text-col", "text",
+                 "--output", str(tmp_path / "o.csv")]) == 2
+    assert "missing.csv" in capsys.readouterr().err
+    assert main(["social", "evaluate", "--model", str(tmp_path), "--data", str(tweets_csv), "--text-col", "text",
+                 "--label-col", "label", "--report", str(tmp_path / "r")]) == 2
