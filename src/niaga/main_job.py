@@ -1,5 +1,5 @@
-"""The main job (``make run``): train the default review models on the shared data, print their
-cross-validated evaluation, save them, and classify a few example reviews."""
+"""The main job (``make run``): train the default review and social-post models on the shared data, print
+their cross-validated evaluation, save them, and classify a few example reviews and posts."""
 
 from __future__ import annotations
 
@@ -13,6 +13,12 @@ EXAMPLES = [
     "Takut barangnya palsu, belum dicoba sih tapi kemasannya beda dari yang biasanya",
     "Suka banget sama bajunya, bahannya adem, pasti order lagi ❤️",
     "Paket lama banget sampainya, sedih padahal buat kado",
+]
+
+POSTS = [
+    "@USER min paket saya belum sampai udah seminggu, resi gak update",
+    "sudah bayar Rp150rb pakai GoPay tapi status pesanan masih belum dibayar",
+    "Ikuti kuis berhadiah dan menangkan voucher belanja 50rb! HTTPURL",
 ]
 
 DEFAULT_TASKS = (("emotion", "Emotion"), ("sentiment", "Sentiment"))
@@ -51,6 +57,26 @@ def run(args: argparse.Namespace) -> int:
     e_proba, s_proba = emotion.predict_proba(texts), sentiment.predict_proba(texts)
     for text, e, s in zip(texts, e_proba, s_proba):
         print(f"{emotion.classes_[e.argmax()]:<8} {e.max():.2f}  {sentiment.classes_[s.argmax()]:<8} {s.max():.2f}  {text}")
+    run_social(out, args.cv)
     print(f"\nmodels saved under {out / 'models'}; use them with 'niaga reviews predict --model DIR ...'",
           file=sys.stderr)
     return 0
+
+
+def run_social(out: Path, cv: int) -> None:
+    import pandas as pd
+
+    from niaga.config import data_path
+    from niaga.social.pipeline import predict_posts, train
+
+    print(f"\n== E-commerce posts: transaction and activity classifiers, {cv}-fold CV ==")
+    summary = train(data_path("text", "ecommerce_tweets_labelled", "tweets_train.csv"), "text", "label",
+                    out / "models" / "social", cv=cv, report_dir=out / "reports" / "social")
+    for name in ("transaction", "activity"):
+        scores = summary[name]["cv"]
+        print(f"{name:<12} accuracy {scores['accuracy']:.4f}  macro-F1 {scores['f1_macro']:.4f}")
+    result = predict_posts(out / "models" / "social", pd.DataFrame({"text": POSTS}), "text")
+    print("\n== Example posts ==")
+    for row in result.itertuples():
+        print(f"{row.label:<16} {row.activity or '-':<10} price={row.price or '-'} payment={row.payment_method or '-'}  "
+              f"{row.text}")

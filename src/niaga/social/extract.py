@@ -184,8 +184,9 @@ def _cue_kind(tokens: Tokens, start: int, end: int) -> str | None:
 
 PRICE_QUALIFIERS = frozenset({"sebelum", "sblm", "belum", "blm", "termasuk", "trmsk", "plus", "exclude", "include",
                               "incl", "excl", "per", "belom", "udah", "sudah", "sdh"})
+# "voucher belanja 50rb", "cashback belanja 20rb": a shopping word also yields to a specific kind before it.
 GENERIC_PAY_VERBS = frozenset({"bayar", "byr", "dibayar", "membayar", "pembayaran", "transfer", "ditransfer", "tf",
-                               "total", "nominal", "tagihan"})
+                               "total", "nominal", "tagihan", "belanja"})
 
 
 def _is_money(match: re.Match, tokens: Tokens) -> bool:
