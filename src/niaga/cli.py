@@ -7,6 +7,7 @@ the user can fix (bad file, unknown column, not a model) print one line and exit
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from niaga import __version__
@@ -16,9 +17,25 @@ CAPABILITIES = {
     "data": ("niaga.data.cli", "the shared datasets: which are present, row counts"),
     "text": ("niaga.text.cli", "Indonesian text normalization (slang, emoji, URLs, stopwords, stemming)"),
     "reviews": ("niaga.reviews.cli", "review emotion and sentiment: train, predict, evaluate, classify"),
+    "fraud": ("niaga.fraud.cli", "fraud detection: train, score, evaluate, replay in real time, review cases"),
     "social": ("niaga.social.cli", "social posts: transaction and activity detection, price / payment extraction"),
-    "run": ("niaga.main_job", "the main job: train the default review models, evaluate, classify examples"),
+    "customers": ("niaga.customers.cli", "customer segments (RFM), promotion and purchase-intent models, offers"),
+    "run": ("niaga.main_job", "the main job: train the default review and social-post models, evaluate, classify examples"),
 }
+
+
+def parse_params(pairs: list[str]) -> dict:
+    """NAME=VALUE pairs; values are read as JSON when they parse (numbers, lists, true), else as text."""
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise NiagaError(f"--param {pair!r}: expected NAME=VALUE")
+        try:
+            params[name] = json.loads(value)
+        except json.JSONDecodeError:
+            params[name] = value
+    return params
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from niaga.reviews.pipeline import MODEL_KINDS
@@ -49,25 +48,11 @@ def register(sub, name: str, help_: str) -> None:
     classify.set_defaults(handler=classify_command)
 
 
-def parse_params(pairs: list[str]) -> dict:
-    """NAME=VALUE pairs; values are read as JSON when they parse (numbers, lists, true), else as text."""
-    from niaga.errors import NiagaError
-
-    params = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise NiagaError(f"--param {pair!r}: expected NAME=VALUE")
-        try:
-            params[name] = json.loads(value)
-        except json.JSONDecodeError:
-            params[name] = value
-    return params
-
-
 def train_command(args: argparse.Namespace) -> int:
     from niaga.errors import NiagaError
     from niaga.reviews.pipeline import train
+
+    from niaga.cli import parse_params
 
     params = parse_params(args.param)
     try:

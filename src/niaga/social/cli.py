@@ -85,7 +85,7 @@ def log(message: str) -> None:
 
 def train_command(args: argparse.Namespace) -> int:
     from niaga.errors import NiagaError
-    from niaga.reviews.cli import parse_params
+    from niaga.cli import parse_params
     from niaga.social.pipeline import train
 
     if args.report and not args.cv:

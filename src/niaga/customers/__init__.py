@@ -1,0 +1,1 @@
+"""Customers: promotion preference (seed 003 Naive Bayes), purchase intent, RFM segmentation, offers."""

@@ -1,0 +1,297 @@
+"""``niaga customers``: segment a transaction log, promotion and purchase-intent models, customer profiles."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from niaga.cli import parse_params
+
+PROMO_DATA_HELP = ("survey table with the attribute columns and a label column (default: the 284 rows rebuilt "
+                   "from seed 003's Table 1 counts)")
+
+
+def register(sub, name: str, help_: str) -> None:
+    parser = sub.add_parser(name, help=help_, description=help_)
+    parser.set_defaults(subparser=parser)
+    commands = parser.add_subparsers(dest="command", metavar="<command>")
+
+    segment = commands.add_parser(
+        "segment", help="RFM scores, rule segments and k-means clusters from a transaction log",
+        description="Clean a transaction log (cancellations, returns, missing customer ids and bad prices are "
+                    "counted and left out), compute recency / frequency / monetary per customer at a cut-off, "
+                    "segment by rules and by k-means, and compare with an earlier cut-off. Writes segments.csv "
+                    "(customer_id, recency, frequency, monetary, segment, cluster), rfm_scores.csv, profiles, "
+                    "movement.csv, excluded_lines.parquet, summary.json, plots and report.md.")
+    segment.add_argument("--data", required=True,
+                         help="transaction log: CSV, TSV, parquet, JSON lines (columns as in Online Retail: "
+                              "InvoiceNo/Invoice, InvoiceDate, CustomerID/Customer ID, Quantity, UnitPrice/Price, Country)")
+    segment.add_argument("--out", required=True, help="directory for segments.csv and the report")
+    segment.add_argument("--as-of", help="cut-off date YYYY-MM-DD: only lines on or before it count "
+                         "(default: the log's last day)")
+    segment.add_argument("--previous", help="earlier cut-off to show segment movement from (default: 90 days before)")
+    segment.add_argument("--k-min", type=int, default=2, help="fewest k-means clusters to try (default 2)")
+    segment.add_argument("--k-max", type=int, default=8, help="most k-means clusters to try (default 8)")
+    segment.set_defaults(handler=segment_command)
+
+    promo = commands.add_parser("promo", help="seed 003: predict the promotion a user uses (Naive Bayes and others)")
+    promo.set_defaults(subparser=promo)
+    promo_commands = promo.add_subparsers(dest="promo_command", metavar="<command>")
+    train = promo_commands.add_parser("train", help="train a promotion model and save it (with its probability table)")
+    _promo_data_args(train)
+    train.add_argument("--out", required=True, help="model directory to write")
+    _promo_model_args(train)
+    train.set_defaults(handler=promo_train_command)
+    evaluate = promo_commands.add_parser("evaluate", help="score a saved promotion model on a labelled table")
+    evaluate.add_argument("--model", required=True, help="model directory from 'promo train'")
+    _promo_data_args(evaluate)
+    evaluate.add_argument("--report", "--out", dest="report", required=True,
+                          help="directory for metrics.json, confusion_matrix.png, report.md")
+    evaluate.set_defaults(handler=promo_evaluate_command)
+    cv = promo_commands.add_parser("cv", help="k-fold CV for k = 2..10 in the layout of seed 003's Table 4")
+    _promo_data_args(cv)
+    cv.add_argument("--models", default="naive-bayes,logistic",
+                    help="comma-separated: naive-bayes, logistic, lightgbm (same folds for all; "
+                         "default naive-bayes,logistic)")
+    cv.add_argument("--k-min", type=int, default=2)
+    cv.add_argument("--k-max", type=int, default=10)
+    cv.add_argument("--alpha", type=float, default=0.0, help="Naive Bayes Laplace smoothing (default 0, as the paper)")
+    cv.add_argument("--smote", action="store_true", help="oversample minority classes in each training fold (SMOTE-N)")
+    cv.add_argument("--class-weight", choices=["balanced"], help="weigh classes inversely to their frequency")
+    cv.add_argument("--out", help="directory for cv.csv and cv.md")
+    cv.set_defaults(handler=promo_cv_command)
+
+    intent = commands.add_parser("intent", help="purchase intent of shopping sessions (UCI Online Shoppers Intention)")
+    intent.set_defaults(subparser=intent)
+    intent_commands = intent.add_subparsers(dest="intent_command", metavar="<command>")
+    i_train = intent_commands.add_parser("train", help="train on a labelled session table (Revenue column) and save")
+    i_train.add_argument("--data", required=True, help="session table with the 17 UCI feature columns and Revenue")
+    i_train.add_argument("--out", required=True, help="model directory to write")
+    _intent_model_args(i_train)
+    i_train.set_defaults(handler=intent_train_command)
+    i_eval = intent_commands.add_parser("evaluate", help="stratified k-fold CV; writes metrics.json (average_precision, "
+                                        "roc_auc, buyer-class f1), plots and report.md")
+    i_eval.add_argument("--data", required=True, help="labelled session table")
+    i_eval.add_argument("--out", "--report", dest="out", required=True, help="report directory")
+    i_eval.add_argument("--folds", type=int, default=5)
+    i_eval.add_argument("--seed", type=int, default=0)
+    _intent_model_args(i_eval)
+    i_eval.set_defaults(handler=intent_evaluate_command)
+    i_pred = intent_commands.add_parser("predict", help="add purchase_probability, purchase and error columns to a table")
+    i_pred.add_argument("--model", required=True, help="model directory from 'intent train'")
+    i_pred.add_argument("--input", "--data", dest="input", required=True, help="session table (Revenue not needed)")
+    i_pred.add_argument("--output", "--out", dest="output", required=True, help="CSV or parquet to write")
+    i_pred.set_defaults(handler=intent_predict_command)
+
+    profile = commands.add_parser(
+        "profile", help="one customer's segment, RFM, predicted promotion preference and offers (JSON)",
+        description="Look a customer up in the output of 'niaga customers segment' and print, as JSON, the segment, "
+                    "cluster, RFM values and scores, the predicted promotion preference (from the promotion model: "
+                    "purchase frequency comes from the log, other survey attributes from --attr) and every offer "
+                    "rule that applies, with its reason.")
+    profile.add_argument("--id", required=True, help="customer id")
+    profile.add_argument("--segments", required=True, help="output directory of 'niaga customers segment'")
+    profile.add_argument("--model", help="promotion model directory from 'promo train' (default: Naive Bayes "
+                         "trained on seed 003's Table 1)")
+    profile.add_argument("--offers", help="offer rules YAML (default: the built-in customer_offers.yaml)")
+    profile.add_argument("--attr", action="append", default=[], metavar="NAME=VALUE",
+                         help="a survey attribute for the promotion model, e.g. --attr age=19 --attr gender=female")
+    profile.set_defaults(handler=profile_command)
+
+    offers = commands.add_parser("offers", help="evaluate the offer rules for every segmented customer")
+    offers.add_argument("--segments", required=True, help="output directory of 'niaga customers segment'")
+    offers.add_argument("--offers", help="offer rules YAML (default: the built-in customer_offers.yaml)")
+    offers.add_argument("--model", help="promotion model directory (default: Naive Bayes on seed 003's Table 1)")
+    offers.add_argument("--out", required=True, help="CSV to write: customer_id, offer, rule, reason")
+    offers.set_defaults(handler=offers_command)
+
+
+def _promo_data_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", help=PROMO_DATA_HELP)
+    parser.add_argument("--label-col", default="promotion", help="label column (default: promotion)")
+
+
+def _promo_model_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", dest="kind", default="naive-bayes", choices=["naive-bayes", "logistic", "lightgbm"])
+    parser.add_argument("--alpha", type=float, default=0.0,
+                        help="Naive Bayes Laplace smoothing (default 0, as the paper)")
+    parser.add_argument("--smote", action="store_true", help="oversample minority classes (SMOTE-N) before fitting")
+    parser.add_argument("--class-weight", choices=["balanced"], help="weigh classes inversely to their frequency")
+
+
+def _intent_model_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--imbalance", choices=["none", "balanced", "smote"], default="none",
+                        help="imbalance handling besides the tuned threshold (default none)")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="an IntentClassifier parameter, e.g. --param n_estimators=200 (repeatable)")
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def segment_command(args: argparse.Namespace) -> int:
+    from niaga.customers.rfm import read_log
+    from niaga.customers.segment_report import write_segmentation
+    from niaga.errors import NiagaError
+
+    if not 2 <= args.k_min <= args.k_max:
+        raise NiagaError(f"--k-min {args.k_min} / --k-max {args.k_max}: need 2 <= k-min <= k-max")
+    raw = read_log(args.data)
+    _, summary = write_segmentation(raw, args.data, args.out, as_of=args.as_of, previous=args.previous,
+                                    k_range=range(args.k_min, args.k_max + 1))
+    excluded = sum(summary["excluded_lines"].values())
+    print(f"{summary['customers']:,} customers as of {summary['as_of']} from {summary['purchase_lines']:,} "
+          f"purchase lines ({excluded:,} of {summary['lines']:,} lines left out, counted in the report); "
+          f"{len(summary['segments'])} segments, {summary['clusters']['k']} clusters; wrote {args.out}/segments.csv "
+          f"and report.md in {summary['seconds']} s")
+    return 0
+
+
+def _promo_model(args: argparse.Namespace):
+    from niaga.customers.promo import make_promo_model
+
+    return make_promo_model(args.kind, alpha=args.alpha, class_weight=args.class_weight)
+
+
+def promo_train_command(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from niaga.customers.naive_bayes import CategoricalNaiveBayes
+    from niaga.customers.promo import fit_promo_model, read_promo_table, seed_table1
+    from niaga.data.io import write_table
+    from niaga.errors import NiagaError
+    from niaga.modeling import fingerprint, save_model
+
+    X, y, skipped = read_promo_table(args.data, args.label_col)
+    if len(skipped):
+        _log(f"skipped {len(skipped)} row(s) without a label: rows {', '.join(map(str, skipped['row'].head(10)))}")
+    model = _promo_model(args)
+    try:
+        if args.data is None and isinstance(model, CategoricalNaiveBayes) and not args.smote:
+            model.fit_counts(seed_table1())  # the paper's model exactly, zero-count values included
+            source = "seed 003 Table 1 counts"
+        else:
+            model = fit_promo_model(model, X, y, smote=args.smote)
+            source = args.data or "seed 003 Table 1 counts (rebuilt rows)"
+    except ValueError as exc:
+        raise NiagaError(str(exc)) from exc
+    save_model(model, args.out, labels=model.classes_, metrics={"training_rows": len(y), "skipped_rows": len(skipped)},
+               data_sha256=fingerprint(*[X[c] for c in X.columns], y), data_rows=len(y),
+               extra={"training_source": source, "label_col": args.label_col, "smote": args.smote,
+                      "attributes": list(X.columns)})
+    if isinstance(model, CategoricalNaiveBayes):
+        write_table(model.conditional_probabilities().round(6), Path(args.out) / "conditional_probabilities.csv")
+    print(f"trained {args.kind} on {len(y)} rows ({source}), classes {list(model.classes_)}; saved to {args.out}")
+    return 0
+
+
+def promo_evaluate_command(args: argparse.Namespace) -> int:
+    from niaga.customers.profile import promotion_model
+    from niaga.customers.promo import read_promo_table
+    from niaga.errors import DataError
+    from niaga.evaluation import classification_metrics, write_classification_report
+
+    model = promotion_model(args.model)
+    X, y, skipped = read_promo_table(args.data, args.label_col)
+    missing = [f for f in model.feature_names_in_ if f not in X.columns]
+    if missing:
+        raise DataError(f"{args.data}: missing attribute column(s) {missing} that the model uses")
+    X = X[list(model.feature_names_in_)]
+    proba = model.predict_proba(X)
+    pred = model.classes_[proba.argmax(axis=1)]
+    classes = list(model.classes_) + sorted(set(y) - set(model.classes_))
+    metrics = classification_metrics(y, pred, classes=classes)
+    metrics["skipped_rows"] = int(len(skipped))
+    write_classification_report(args.report, metrics, y, pred, classes, title="Promotion model evaluation",
+                                context={"model": args.model, "data": args.data or "seed 003 rebuilt rows",
+                                         "rows": len(y)})
+    print(f"accuracy {metrics['accuracy']:.4f}  macro precision {metrics['precision_macro']:.4f}  macro recall "
+          f"{metrics['recall_macro']:.4f}  kappa {metrics['cohen_kappa']:.4f}  (n={metrics['n']}); "
+          f"report in {args.report}")
+    return 0
+
+
+def promo_cv_command(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from niaga.customers.promo import make_promo_model, promo_cv, read_promo_table, table4_markdown
+    from niaga.data.io import write_table
+    from niaga.errors import NiagaError
+
+    if not 2 <= args.k_min <= args.k_max:
+        raise NiagaError(f"--k-min {args.k_min} / --k-max {args.k_max}: need 2 <= k-min <= k-max")
+    X, y, _ = read_promo_table(args.data, args.label_col)
+    try:
+        models = {kind: make_promo_model(kind, alpha=args.alpha, class_weight=args.class_weight)
+                  for kind in [k.strip() for k in args.models.split(",") if k.strip()]}
+        table = promo_cv(X, y, ks=range(args.k_min, args.k_max + 1), models=models, smote=args.smote)
+    except ValueError as exc:
+        raise NiagaError(str(exc)) from exc
+    markdown = table4_markdown(table)
+    print(markdown)
+    if args.out:
+        write_table(table, Path(args.out) / "cv.csv")
+        (Path(args.out) / "cv.md").write_text(markdown, encoding="utf-8")
+    return 0
+
+
+def _intent_params(args: argparse.Namespace) -> dict:
+    return {"imbalance": args.imbalance, **parse_params(args.param)}
+
+
+def intent_train_command(args: argparse.Namespace) -> int:
+    from niaga.customers.intent import train_intent
+    from niaga.errors import NiagaError
+
+    try:
+        _, metrics = train_intent(args.data, args.out, log=_log, **_intent_params(args))
+    except (TypeError, ValueError) as exc:
+        raise NiagaError(str(exc)) from exc
+    print(f"trained purchase-intent model on {metrics['training_rows']:,} sessions "
+          f"({metrics['buyer_share']:.1%} buyers); threshold {metrics['threshold']:.3f} tuned on training folds; saved to {args.out}")
+    return 0
+
+
+def intent_evaluate_command(args: argparse.Namespace) -> int:
+    from niaga.customers.intent import evaluate_intent
+    from niaga.errors import NiagaError
+
+    if args.folds < 2:
+        raise NiagaError(f"--folds {args.folds}: need at least 2")
+    try:
+        metrics = evaluate_intent(args.data, args.out, folds=args.folds, seed=args.seed, log=_log, **_intent_params(args))
+    except (TypeError, ValueError) as exc:
+        raise NiagaError(str(exc)) from exc
+    print(f"{args.folds}-fold CV: PR-AUC {metrics['average_precision']:.4f}  ROC-AUC {metrics['roc_auc']:.4f}  "
+          f"buyer F1 {metrics['f1']:.4f}  (n={metrics['n']:,}); report in {args.out}")
+    return 0
+
+
+def intent_predict_command(args: argparse.Namespace) -> int:
+    from niaga.customers.intent import predict_intent
+
+    result = predict_intent(args.model, args.input, args.output)
+    bad = int((result["error"] != "").sum())
+    print(f"wrote {len(result):,} rows to {args.output}" + (f" ({bad} not scored: see the error column)" if bad else ""))
+    return 0
+
+
+def profile_command(args: argparse.Namespace) -> int:
+    from niaga.customers.profile import customer_profile
+
+    profile = customer_profile(args.segments, args.id, model_dir=args.model, offers_path=args.offers,
+                               attributes={k: str(v) for k, v in parse_params(args.attr).items()})
+    print(json.dumps(profile, indent=2, ensure_ascii=False, default=str))
+    return 0
+
+
+def offers_command(args: argparse.Namespace) -> int:
+    from niaga.customers.profile import offers_for_all
+    from niaga.data.io import write_table
+
+    table = offers_for_all(args.segments, model_dir=args.model, offers_path=args.offers)
+    write_table(table, args.out)
+    print(f"{len(table):,} offers for {table['customer_id'].nunique():,} customers; wrote {args.out}")
+    return 0
