@@ -24,6 +24,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/text_normalize.py
 	$(BIN)/python benchmarks/reviews.py
+	$(BIN)/python benchmarks/fraud.py
+	$(BIN)/python benchmarks/customers.py
+	$(BIN)/python benchmarks/social.py
+	$(BIN)/python benchmarks/social_extract.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

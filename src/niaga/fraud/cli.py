@@ -1,0 +1,171 @@
+"""``niaga fraud``: train, score, evaluate, replay, and work the review queue (cases)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from niaga.cli import parse_params
+
+
+def register(sub, name: str, help_: str) -> None:
+    parser = sub.add_parser(name, help=help_, description=help_)
+    parser.set_defaults(subparser=parser)
+    commands = parser.add_subparsers(dest="command", metavar="<command>")
+
+    train = commands.add_parser("train", help="train the fraud model (LightGBM + autoencoder) on labelled transactions")
+    train.add_argument("--data", nargs="+", required=True, metavar="PATH",
+                       help="transaction tables (parquet, CSV): the handbook's monthly files, the e-commerce file ...")
+    train.add_argument("--out", required=True, help="model directory to write")
+    train.add_argument("--rules", help="rules YAML (default: the packaged rules); copied into the model directory")
+    train.add_argument("--labels", help="resolved cases (transaction_id,label) from 'niaga fraud cases --export-labels'")
+    train.add_argument("--ip-countries", help="IP-range → country table (default: one beside the data, else the "
+                                              "shared e-commerce one)")
+    train.add_argument("--label-delay-days", type=float, default=7.0,
+                       help="days before a transaction's label is known to the features (default 7)")
+    train.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="a model parameter, e.g. --param n_estimators=300 or --param autoencoder=false")
+    train.set_defaults(handler=train_command)
+
+    score = commands.add_parser("score", help="score a table; adds fraud_score, decision and reasons")
+    score.add_argument("--model", required=True, help="model directory")
+    score.add_argument("--input", required=True)
+    score.add_argument("--output", required=True)
+    score.add_argument("--rules", help="rules YAML (default: the model's rules.yaml)")
+    add_log_options(score)
+    score.set_defaults(handler=score_command)
+
+    evaluate = commands.add_parser("evaluate", help="replay labelled tables through the scorer and write a report")
+    evaluate.add_argument("--model", required=True)
+    evaluate.add_argument("--data", nargs="+", required=True, metavar="PATH")
+    evaluate.add_argument("--report", required=True, help="directory for metrics.json, report.md and the plots")
+    evaluate.add_argument("--rules", help="rules YAML (default: the model's rules.yaml)")
+    evaluate.set_defaults(handler=evaluate_command)
+
+    replay = commands.add_parser("replay", help="stream files through the real-time scorer in timestamp order")
+    replay.add_argument("--model", required=True)
+    replay.add_argument("files", nargs="+", metavar="FILE")
+    replay.add_argument("--output", help="write transaction_id, fraud_score, decision, reasons of every transaction")
+    replay.add_argument("--label-delay-days", type=float, default=None,
+                        help="days before a label is fed back to the feature state (default: the model's, 7)")
+    add_log_options(replay)
+    replay.set_defaults(handler=replay_command)
+
+    cases = commands.add_parser("cases", help="list the review queue, resolve a case, export resolutions as labels")
+    cases.add_argument("--model", help="model directory whose decision log to use")
+    cases.add_argument("--log", help="decision log file (default: MODEL/decisions.duckdb)")
+    cases.add_argument("--status", choices=("open", "resolved", "all"), default="open")
+    cases.add_argument("--limit", type=int, default=50)
+    cases.add_argument("--resolve", metavar="TRANSACTION_ID", help="resolve this case")
+    cases.add_argument("--label", choices=("fraud", "legit"), help="with --resolve: the verdict")
+    cases.add_argument("--note", default="", help="with --resolve: a note")
+    cases.add_argument("--export-labels", metavar="FILE", help="write the resolutions as transaction_id,label")
+    cases.set_defaults(handler=cases_command)
+
+
+def add_log_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log", help="decision log to append to (default: MODEL/decisions.duckdb)")
+    parser.add_argument("--no-log", action="store_true", help="do not log the decisions")
+
+
+def log_path(args: argparse.Namespace):
+    from niaga.fraud.pipeline import default_log
+
+    return None if args.no_log else (args.log or default_log(args.model))
+
+
+def err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def train_command(args: argparse.Namespace) -> int:
+    from niaga.errors import NiagaError
+    from niaga.fraud.pipeline import train
+
+    try:
+        model, metrics = train(args.data, args.out, rules_path=args.rules, labels_path=args.labels,
+                               ip_countries_path=args.ip_countries, label_delay_days=args.label_delay_days, log=err,
+                               **parse_params(args.param))
+    except (TypeError, ValueError) as exc:  # a bad --param or unusable labels
+        raise NiagaError(str(exc)) from exc
+    held_out = metrics["validation"]
+    print(f"trained on {metrics['training_rows']:,} transactions ({metrics['frauds']:,} frauds), "
+          f"{len(model.columns_)} features"
+          + (f"; latest {held_out['rows']:,} held out: ROC-AUC {held_out['roc_auc']:.4f}, "
+             f"AP {held_out['average_precision']:.4f}" if held_out else "") + f"; saved to {args.out}")
+    return 0
+
+
+def score_command(args: argparse.Namespace) -> int:
+    from niaga.fraud.pipeline import score_file
+
+    result = score_file(args.model, args.input, args.output, rules_path=args.rules, log_path=log_path(args), log=err)
+    counts = result["decision"].value_counts().to_dict()
+    invalid = int(result["reasons"].astype(str).str.startswith("invalid input").sum())
+    print(f"wrote {len(result):,} rows to {args.output}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
+          + (f" ({invalid:,} invalid input: see the reasons column)" if invalid else ""))
+    return 0
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    from niaga.fraud.pipeline import evaluate
+
+    m = evaluate(args.model, args.data, args.report, rules_path=args.rules)
+    print(f"ROC-AUC {m.get('roc_auc', float('nan')):.4f}  AP {m.get('average_precision', float('nan')):.4f}  "
+          f"CP@100 {m.get('card_precision_at_100', float('nan')):.4f}  flagged precision "
+          f"{m.get('precision_flagged', float('nan')):.4f} recall {m.get('recall_flagged', float('nan')):.4f}  "
+          f"(n={m['n']:,}, frauds {m['frauds']:,}); report in {args.report}")
+    return 0
+
+
+def replay_command(args: argparse.Namespace) -> int:
+    from niaga.fraud.pipeline import replay
+
+    summary = replay(args.model, args.files, args.output, args.label_delay_days, log_path(args))
+    print(f"replayed {summary['transactions']:,} transactions in {summary['seconds']}s "
+          f"({summary['transactions_per_second']:,} tx/s), labels fed back after {summary['label_delay_days']:g} days")
+    print("decisions: " + ", ".join(f"{k} {v:,}" for k, v in sorted(summary["decisions"].items()))
+          + (f" (invalid input: {summary['invalid']:,})" if summary["invalid"] else ""))
+    if "precision_flagged" in summary:
+        print(f"flagged (challenge/review/block): precision {summary['precision_flagged']:.4f}, recall "
+              f"{summary['recall_flagged']:.4f}; review/block: precision {summary['precision_review_or_block']:.4f}, "
+              f"recall {summary['recall_review_or_block']:.4f}; ROC-AUC {summary.get('roc_auc', float('nan')):.4f}, "
+              f"AP {summary.get('average_precision', float('nan')):.4f} ({summary['frauds']:,} frauds)")
+    if args.output:
+        print(f"wrote {args.output}")
+    return 0
+
+
+def cases_command(args: argparse.Namespace) -> int:
+    from niaga.data.io import write_table
+    from niaga.errors import NiagaError
+    from niaga.fraud.log import DecisionLog
+    from niaga.fraud.pipeline import default_log
+
+    if not args.log and not args.model:
+        raise NiagaError("give --model DIR (its decision log) or --log FILE")
+    path = args.log or default_log(args.model)
+    from pathlib import Path
+
+    if not Path(path).exists():
+        raise NiagaError(f"{path}: no decision log yet (score or replay with this model first)")
+    with DecisionLog(path) as decision_log:
+        if args.resolve:
+            if not args.label:
+                raise NiagaError("--resolve needs --label fraud or --label legit")
+            decision_log.resolve(args.resolve, args.label, args.note)
+            print(f"resolved {args.resolve} as {args.label}")
+        if args.export_labels:
+            labels = decision_log.resolved_labels()
+            write_table(labels, args.export_labels)
+            print(f"wrote {len(labels)} resolved label(s) to {args.export_labels}")
+        if not args.resolve and not args.export_labels:
+            cases = decision_log.cases(args.status, args.limit)
+            print(f"{len(cases)} {args.status} case(s)" + (f" (first {args.limit})" if len(cases) == args.limit else ""))
+            for case in cases.itertuples():
+                print(json.dumps({"transaction_id": case.transaction_id, "time": str(case.ts),
+                                  "customer_id": case.customer_id, "amount": case.amount,
+                                  "fraud_score": None if case.fraud_score != case.fraud_score else case.fraud_score,
+                                  "reasons": case.reasons, "resolution": case.resolution}, ensure_ascii=False))
+    return 0
