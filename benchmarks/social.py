@@ -48,8 +48,8 @@ def out_of_fold(kind: str, texts: np.ndarray, labels: np.ndarray, folds, classes
     pred = np.empty(len(labels), dtype=object)
     for train_idx, test_idx in folds:
         model = build(kind).fit(list(texts[train_idx]), labels[train_idx])
-        pred[test_idx], _ = model.predict_with_confidence(list(texts[test_idx]))
-        proba[np.ix_(test_idx, [classes.index(c) for c in model.classes_])] = model.predict_proba(list(texts[test_idx]))
+        pred[test_idx], part = model.predict_and_proba(list(texts[test_idx]))
+        proba[np.ix_(test_idx, [classes.index(c) for c in model.classes_])] = part
     return proba, pred
 
 

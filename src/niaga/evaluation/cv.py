@@ -23,6 +23,14 @@ def kfold_splits(y: Sequence, n_splits: int = 5, groups: Sequence | None = None,
     return list(splitter.split(np.zeros(len(y)), y, groups=np.asarray(groups, dtype=object)))
 
 
+def predict_and_proba(model, X) -> tuple[np.ndarray, np.ndarray | None]:
+    """The model's own labels (its decision rule need not be argmax of its probabilities) and its probabilities
+    (None without ``predict_proba``), in one pass when the model offers ``predict_and_proba``."""
+    if hasattr(model, "predict_and_proba"):
+        return model.predict_and_proba(X)
+    return model.predict(X), (model.predict_proba(X) if hasattr(model, "predict_proba") else None)
+
+
 def cross_validate(estimator, X: Sequence, y: Sequence, n_splits: int = 5, groups: Sequence | None = None,
                    seed: int = 0, progress: bool = True) -> dict:
     """Fit a fresh clone per fold; returns per-fold metrics, their mean and std, and out-of-fold predictions."""
@@ -36,8 +44,7 @@ def cross_validate(estimator, X: Sequence, y: Sequence, n_splits: int = 5, group
         start = time.perf_counter()
         model.fit(X[train_idx], y[train_idx])
         fit_s = time.perf_counter() - start
-        proba = model.predict_proba(X[test_idx]) if hasattr(model, "predict_proba") else None
-        pred = model.predict(X[test_idx])  # the model's own decision rule, which need not be argmax(proba)
+        pred, proba = predict_and_proba(model, X[test_idx])
         oof[test_idx] = pred
         fold = classification_metrics(y[test_idx], pred, proba, classes=list(model.classes_))
         fold["fit_seconds"] = fit_s

@@ -92,7 +92,7 @@ def train_command(args: argparse.Namespace) -> int:
     held_out = metrics["validation"]
     print(f"trained on {metrics['training_rows']:,} transactions ({metrics['frauds']:,} frauds), "
           f"{len(model.columns_)} features"
-          + (f"; latest {held_out['rows']:,} held out: ROC-AUC {held_out['roc_auc']:.4f}, "
+          + (f"; latest {held_out['n']:,} held out: ROC-AUC {held_out['roc_auc']:.4f}, "
              f"AP {held_out['average_precision']:.4f}" if held_out else "") + f"; saved to {args.out}")
     return 0
 

@@ -14,10 +14,10 @@ from operator import itemgetter
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from niaga.fraud.autoencoder import Autoencoder
 from niaga.fraud.features import CATEGORICAL, FeatureConfig, IpCountries
+from niaga.fraud.metrics import fraud_metrics
 from niaga.modeling import NiagaModel
 
 AE_FEATURE = "autoencoder_error"
@@ -147,9 +147,7 @@ class FraudModel(NiagaModel, ClassifierMixin, BaseEstimator):
             rounds = max(booster.best_iteration, 1)
             raw = booster.predict(E[valid], num_iteration=rounds, raw_score=True)
             self.calibration_ = self._platt(raw, y[valid])
-            self.validation_ = {"rows": n_valid, "frauds": int(y[valid].sum()), "trees": rounds,
-                                "roc_auc": float(roc_auc_score(y[valid], raw)),
-                                "average_precision": float(average_precision_score(y[valid], raw))}
+            self.validation_ = {"trees": rounds, **fraud_metrics(y[valid], raw)}
         full = lgb.Dataset(E, y, feature_name=self.columns_, categorical_feature=categorical)
         self.booster_ = lgb.train(self._params(), full, rounds)
         self.classes_ = np.array([0, 1])

@@ -17,13 +17,18 @@ class TextClassifier(NiagaModel, ClassifierMixin, BaseEstimator):
     task = "reviews"
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
-        return self.predict_with_confidence(X)[0]
+        return self.predict_and_proba(X)[0]
+
+    def predict_and_proba(self, X: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Labels and class probabilities from one pass over the texts. The label is the most probable class;
+        a model with another decision rule overrides this method alone."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)], proba
 
     def predict_with_confidence(self, X: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Labels and each label's probability, from one pass over the texts."""
-        proba = self.predict_proba(X)
-        best = np.argmax(proba, axis=1)
-        return self.classes_[best], proba[np.arange(len(best)), best]
+        """Labels and each label's probability."""
+        labels, proba = self.predict_and_proba(X)
+        return labels, proba[np.arange(len(labels)), np.searchsorted(self.classes_, labels)]  # classes_ are sorted
 
     def check_positive_ints(self, *names: str) -> None:
         """Raise ValueError naming the first parameter that is not a positive integer."""

@@ -49,10 +49,9 @@ def register(sub, name: str, help_: str) -> None:
 
 
 def train_command(args: argparse.Namespace) -> int:
+    from niaga.cli import parse_params
     from niaga.errors import NiagaError
     from niaga.reviews.pipeline import train
-
-    from niaga.cli import parse_params
 
     params = parse_params(args.param)
     try:

@@ -192,8 +192,7 @@ def evaluate_texts(model: TextClassifier, texts: list[str], labels: list[str], r
                    context: dict, skipped_rows: int = 0) -> dict:
     """Metrics of a fitted model on labelled texts, written as a report; labels that differ only in case match."""
     start = time.perf_counter()
-    proba = model.predict_proba(texts)
-    pred = model.predict(texts)
+    pred, proba = model.predict_and_proba(texts)
     seconds = time.perf_counter() - start
     classes = list(model.classes_)
     by_case = {str(c).casefold(): c for c in classes}

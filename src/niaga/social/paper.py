@@ -101,7 +101,7 @@ class PaperSVMClassifier(TextClassifier):
         """True for texts that keep no feature after the DF threshold."""
         return self.vectorizer_.transform(self._normalize(X)).getnnz(axis=1) == 0
 
-    def _labels_and_proba(self, X: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def predict_and_proba(self, X: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         features = self.vectorizer_.transform(self._normalize(X))
         labels = self.svm_.predict(features).astype(object)
         proba = self.calibrated_.predict_proba(features)
@@ -110,9 +110,5 @@ class PaperSVMClassifier(TextClassifier):
         proba[empty] = (self.classes_ == self.fallback_label_).astype(float)
         return labels, proba
 
-    def predict_with_confidence(self, X: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        labels, proba = self._labels_and_proba(X)
-        return labels, proba[np.arange(len(labels)), np.searchsorted(self.classes_, labels)]
-
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
-        return self._labels_and_proba(X)[1]
+        return self.predict_and_proba(X)[1]

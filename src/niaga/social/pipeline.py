@@ -17,8 +17,8 @@ from niaga.data.io import read_table, require_columns, write_table
 from niaga.errors import DataError
 from niaga.evaluation.cv import near_duplicate_groups
 from niaga.modeling import json_safe, load_model
-from niaga.reviews.pipeline import (evaluate_texts, fit_and_save, labelled_rows, labels_as_text, log_skipped,
-                                    predict_frame)
+from niaga.reviews.pipeline import (LabelledTable, evaluate_texts, fit_and_save, labelled_rows, labels_as_text,
+                                    log_skipped, predict_frame)
 from niaga.social.models import make_model
 
 ACTIVITY_DIR = "activity"
@@ -32,6 +32,13 @@ def transaction_label(frame: pd.DataFrame, label_col: str, activity_col: str) ->
     has_activity = frame[activity_col].notna() & frame[activity_col].astype("string").str.strip().ne("")
     labels = labels_as_text(frame.loc[has_activity, label_col]).dropna()
     return str(labels.mode().iloc[0]) if len(labels) else None
+
+
+def activity_rows(frame: pd.DataFrame, text_col: str, label_col: str, activity_col: str, positive: str,
+                  source: str) -> LabelledTable:
+    """The posts labelled ``positive`` with their activities (those without one listed as skipped)."""
+    is_transaction = labels_as_text(frame[label_col]).astype("string").str.strip().eq(positive).fillna(False)
+    return labelled_rows(frame[is_transaction.to_numpy()], text_col, activity_col, source)
 
 
 def train(path: str | Path, text_col: str, label_col: str, out: str | Path, kind: str = DEFAULT_KIND,
@@ -51,8 +58,7 @@ def train(path: str | Path, text_col: str, label_col: str, out: str | Path, kind
                                   groups=near_duplicate_groups(table.texts), extra=extra)
     summary = {"transaction": metrics}
     if positive is not None:
-        is_transaction = labels_as_text(frame[label_col]).astype("string").str.strip().eq(positive).fillna(False)
-        activities = labelled_rows(frame[is_transaction.to_numpy()], text_col, activity_col, str(path))
+        activities = activity_rows(frame, text_col, label_col, activity_col, positive, str(path))
         log(f"activity classifier: {len(activities.texts)} {positive} posts with an activity")
         _, summary["activity"] = fit_and_save(
             make_model(kind, **params), activities.texts, activities.labels, Path(out) / ACTIVITY_DIR, cv=cv,
@@ -120,8 +126,7 @@ def evaluate(model_dir: str | Path, path: str | Path, text_col: str, label_col: 
                              skipped_rows=len(table.skipped))
     positive = model.metadata_.get("transaction_label")
     if activity_model is not None and activity_col in frame.columns and positive is not None:
-        is_transaction = labels_as_text(frame[label_col]).astype("string").str.strip().eq(positive).fillna(False)
-        activities = labelled_rows(frame[is_transaction.to_numpy()], text_col, activity_col, str(path))
+        activities = activity_rows(frame, text_col, label_col, activity_col, positive, str(path))
         if activities.texts:
             metrics["activity"] = evaluate_texts(
                 activity_model, activities.texts, activities.labels, report / ACTIVITY_DIR,
