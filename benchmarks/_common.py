@@ -28,8 +28,8 @@ def save(name: str, payload: dict, markdown: str) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {"benchmark": name, "measured": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                "machine": machine(), **payload}
-    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-    doc = DOC.read_text() if DOC.exists() else DOC_HEADER
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    doc = DOC.read_text(encoding="utf-8") if DOC.exists() else DOC_HEADER
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     section = f"{start}\n{markdown.strip()}\n\n_Measured {payload['measured']} on {payload['machine']}._\n{end}"
     if start in doc:
@@ -37,5 +37,5 @@ def save(name: str, payload: dict, markdown: str) -> None:
     else:
         doc = doc.rstrip() + "\n\n" + section + "\n"
     DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(doc)
+    DOC.write_text(doc, encoding="utf-8")
     print(markdown)

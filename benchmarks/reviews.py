@@ -27,7 +27,7 @@ from _common import RESULTS, save  # noqa: E402
 from niaga.data.text import (load_indonlu_emot, load_indonlu_smsa, load_prdect_id,  # noqa: E402
                              load_tokopedia_fashion_reviews)
 from niaga.evaluation import classification_metrics, kfold_splits  # noqa: E402
-from niaga.reviews.pipeline import make_model  # noqa: E402
+from niaga.text.classify.pipeline import make_model  # noqa: E402
 
 PUBLISHED = {
     "emot": "IndoBERT-base-p2 **76.28**, IndoBERT-base-p1 75.48, IndoBERT-large-p2 79.47, XLM-R-large 78.51, "
@@ -154,7 +154,7 @@ def main() -> None:
             print(f"  macro-F1 {r['f1_macro']:.4f} acc {r['accuracy']:.4f} fit {r['fit_seconds']:.1f}s "
                   f"{r['texts_per_second']:,.0f} texts/s", flush=True)
             RESULTS.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(by_dataset, indent=2) + "\n")
+            path.write_text(json.dumps(by_dataset, indent=2) + "\n", encoding="utf-8")
     results: dict = {}
     for path in sorted(RESULTS.glob("reviews-*.json")):
         for key, r in json.loads(path.read_text()).items():

@@ -28,7 +28,7 @@ from _common import save  # noqa: E402
 from niaga.data.text import load_ecommerce_tweets  # noqa: E402
 from niaga.evaluation import classification_metrics, kfold_splits  # noqa: E402
 from niaga.evaluation.cv import near_duplicate_groups  # noqa: E402
-from niaga.reviews.pipeline import LabelledTable  # noqa: E402
+from niaga.text.classify.pipeline import LabelledTable  # noqa: E402
 from niaga.social.grid import PAPER_RESULT, run_grid, split_holdout  # noqa: E402
 from niaga.social.models import make_model  # noqa: E402
 

@@ -7,7 +7,7 @@ the user can fix (bad file, unknown column, not a model) print one line and exit
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 
 from niaga import __version__
@@ -24,20 +24,6 @@ CAPABILITIES = {
 }
 
 
-def parse_params(pairs: list[str]) -> dict:
-    """NAME=VALUE pairs; values are read as JSON when they parse (numbers, lists, true), else as text."""
-    params = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise NiagaError(f"--param {pair!r}: expected NAME=VALUE")
-        try:
-            params[name] = json.loads(value)
-        except json.JSONDecodeError:
-            params[name] = value
-    return params
-
-
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
@@ -52,23 +38,88 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="capability", metavar="<capability>")
     for name, (module, help_) in CAPABILITIES.items():
         importlib.import_module(module).register(sub, name, help_)
+    # `niaga data sample` reads every capability's example data, so it lives in a face, not in niaga.data
+    samples = importlib.import_module("niaga.samples")
+    samples.register(subcommands(sub.choices["data"]))
+    examples = {f"niaga data {key}": text for key, text in samples.HELP_EXAMPLES.items()}
+    for name, (module, _) in CAPABILITIES.items():
+        for key, text in getattr(importlib.import_module(module), "HELP_EXAMPLES", {}).items():
+            examples[" ".join(filter(None, ("niaga", name, key)))] = text
+    describe_commands(parser)
+    for command in leaf_parsers(parser):
+        add_common_options(command)
+        if command.prog in examples:
+            command.epilog = f"example:\n  {examples[command.prog]}"
+            command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
+
+
+def describe_commands(parser: argparse.ArgumentParser) -> None:
+    """A command without a description of its own gets the one-line help its parent lists it with."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, child in action.choices.items():
+                child.description = child.description or helps.get(name)
+                describe_commands(child)
+
+
+def subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
+def leaf_parsers(parser: argparse.ArgumentParser):
+    """Every parser that runs a command (it has a handler), however deep."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):  # aliases map to the same parser
+                yield from leaf_parsers(child)
+    if parser.get_default("handler"):
+        yield parser
+
+
+def add_common_options(command: argparse.ArgumentParser) -> None:
+    """Options every command that reads tables or loads models takes, spelled the same everywhere."""
+    options = command._option_string_actions
+    reads_tables = "--data" in options or "--input" in options or any(
+        a.dest == "files" for a in command._actions)
+    if reads_tables:
+        group = command.add_argument_group("reading tables (CSV, TSV, Excel, Parquet, JSON lines)")
+        group.add_argument("--encoding", help="text encoding of CSV input (default: UTF-8, with or without BOM; "
+                                              "else cp1252 / latin-1 with a note)")
+        group.add_argument("--sep", help="CSV delimiter (default: read from the header line: , ; tab |)")
+    model = options.get("--model")
+    if model is not None and not model.choices:  # a model directory to load, not a model kind to train
+        command.add_argument("--trust-pickle", action="store_true",
+                             help="load a model an older niaga saved as a pickle (a pickle can run code: only "
+                                  "models you made); also NIAGA_TRUST_PICKLE=1")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "trust_pickle", False):
+        from niaga.modeling import TRUST_PICKLE_ENV
+
+        os.environ[TRUST_PICKLE_ENV] = "1"
     if not getattr(args, "handler", None):  # a capability or command is missing: show what there is
         getattr(args, "subparser", parser).print_help()
         return 2
+    from niaga.data.io import read_options
+
     try:
-        return int(args.handler(args) or 0)
+        with read_options(getattr(args, "encoding", None), getattr(args, "sep", None)):
+            return int(args.handler(args) or 0)
     except NiagaError as exc:
         print(f"niaga: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("niaga: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader (head, less) closed the pipe: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -24,21 +24,32 @@ POSTS = [
 DEFAULT_TASKS = (("emotion", "Emotion"), ("sentiment", "Sentiment"))
 
 
+HELP_EXAMPLES = {
+    "": "niaga run --cv 5",
+}
+
+
 def register(sub, name: str, help_: str) -> None:
     parser = sub.add_parser(name, help=help_, description=__doc__)
     parser.add_argument("texts", nargs="*", help="reviews to classify (default: stdin lines, else built-in examples)")
     parser.add_argument("--out", default="runs", help="where models and reports go (default: runs/)")
-    parser.add_argument("--model", default="tfidf", choices=("tfidf", "neural", "transformer"))
-    parser.add_argument("--cv", type=int, default=5, help="cross-validation folds for the printed evaluation")
+    parser.add_argument("--model", default="tfidf", choices=("tfidf", "neural", "transformer"),
+                        help="review model kind (default tfidf: trains in seconds)")
+    parser.add_argument("--cv", type=int, default=5,
+                        help="cross-validation folds for the printed evaluation (at least 2; default 5)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from niaga.config import data_path
+    from niaga.errors import NiagaError
     from niaga.modeling import load_model
     from niaga.reviews.cli import read_texts
     from niaga.reviews.pipeline import train
 
+    if args.cv < 2:
+        raise NiagaError(f"--cv {args.cv}: the main job prints a cross-validated evaluation, so it needs at least 2 "
+                         "folds (train without CV through 'niaga reviews train --cv 0')")
     data = data_path("text", "prdect_id", "prdect_id_train.csv")
     out = Path(args.out)
     models = {}

@@ -28,9 +28,9 @@ def test_segment_writes_one_row_per_customer_and_the_report(segmented):
     assert len(segments) == 40 and segments["customer_id"].is_unique
     assert (segments["recency"] >= 0).all() and (segments["frequency"] >= 1).all() and (segments["monetary"] > 0).all()
     for name in ["report.md", "rfm_distributions.png", "segment_sizes.png", "segment_movement.png", "movement.csv",
-                 "rfm_scores.csv", "excluded_lines.parquet", "summary.json"]:
+                 "rfm_scores.csv", "excluded_lines.parquet", "metrics.json"]:
         assert (segmented / name).stat().st_size > 0, name
-    summary = json.loads((segmented / "summary.json").read_text())
+    summary = json.loads((segmented / "metrics.json").read_text())
     assert summary["excluded_lines"] == {"cancellation (invoice starting with C)": 1}
     assert summary["movement"]["before"] == "2011-10-02"
     assert "cancellation (invoice starting with C) | 1 |" in (segmented / "report.md").read_text()
@@ -62,12 +62,17 @@ def test_promo_train_evaluate_and_cv(tmp_path, capsys):
     assert main(["customers", "promo", "train", "--out", str(model)]) == 0
     table = pd.read_csv(model / "conditional_probabilities.csv")
     assert len(table) == 27 and {"free shipping", "none"} <= set(table.columns)
+    capsys.readouterr()
     assert main(["customers", "promo", "evaluate", "--model", str(model), "--report", str(tmp_path / "r")]) == 0
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["n"] == 284
+    assert "the evaluation rows are the model's training rows" in capsys.readouterr().err  # the default data twice
     capsys.readouterr()
     assert main(["customers", "promo", "cv", "--k-min", "2", "--k-max", "3", "--models", "naive-bayes",
-                 "--out", str(tmp_path / "cv")]) == 0
+                 "--report", str(tmp_path / "cv")]) == 0
     assert "| 2 fold |" in capsys.readouterr().out and len(pd.read_csv(tmp_path / "cv" / "cv.csv")) == 2
+    metrics = json.loads((tmp_path / "cv" / "metrics.json").read_text(encoding="utf-8"))
+    assert [row["k"] for row in metrics["rows"]] == [2, 3] and metrics["best_k_by_accuracy"]["naive-bayes"]["k"] in (2, 3)
+    assert (tmp_path / "cv" / "cv.png").exists() and "| 2 fold |" in (tmp_path / "cv" / "report.md").read_text()
 
 
 def test_real_log_slice_matches_an_independent_count(shared_data, tmp_path):

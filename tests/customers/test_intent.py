@@ -99,3 +99,17 @@ def test_real_sessions_slice(shared_data, tmp_path):
     assert main(["customers", "intent", "evaluate", "--data", str(small), "--out", str(tmp_path / "r"), "--folds", "3", *FAST]) == 0
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert metrics["n"] == 2500 and metrics["roc_auc"] > 0.8
+
+
+def test_predict_keeps_input_columns_named_like_its_outputs(tmp_path, keeps_clashing_inputs):
+    data = sessions(300)
+    path, model_dir = tmp_path / "sessions.csv", tmp_path / "model"
+    data.to_csv(path, index=False)
+    assert main(["customers", "intent", "train", "--data", str(path), "--out", str(model_dir), *FAST]) == 0
+    outputs = ["purchase_probability", "purchase", "error"]
+    inp = data.head(5).assign(**{c: f"mine-{c}" for c in outputs})
+    inp.to_csv(tmp_path / "in.csv", index=False)
+    assert main(["customers", "intent", "predict", "--model", str(model_dir), "--input", str(tmp_path / "in.csv"),
+                 "--output", str(tmp_path / "out.csv")]) == 0
+    keeps_clashing_inputs(pd.read_csv(tmp_path / "in.csv", dtype=str, keep_default_na=False), tmp_path / "out.csv",
+                          outputs)

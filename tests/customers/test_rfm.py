@@ -28,7 +28,7 @@ def test_cleaning_counts_every_excluded_line(small_log):
     assert clean.counts == {rfm.UNREADABLE: 1, rfm.NO_CUSTOMER: 1, rfm.CANCELLATION: 1, rfm.RETURN: 1,
                             rfm.BAD_PRICE: 1, rfm.DUPLICATE: 1}
     assert len(clean.lines) + sum(clean.counts.values()) == len(small_log)
-    assert sorted(clean.excluded["row"]) == [5, 7, 8, 9, 10, 11]
+    assert sorted(clean.excluded["row"]) == [6, 8, 9, 10, 11, 12]  # file lines, header = 1
     returns = clean.returns.set_index("customer_id")["returns_value"].to_dict()
     assert returns == {"1002": 3.0, "1003": 100.0}
 

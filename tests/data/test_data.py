@@ -74,3 +74,16 @@ def test_data_list_cli_shows_present_datasets(shared_data, capsys):
     assert main(["data", "list"]) == 0
     out = capsys.readouterr().out
     assert "prdect_id" in out and "4,322" in out and "12,760" in out
+
+
+def test_data_list_reports_a_dataset_that_cannot_be_read(tmp_path, monkeypatch, capsys):
+    from niaga.cli import main
+
+    folder = tmp_path / "text" / "prdect_id"
+    folder.mkdir(parents=True)
+    (folder / "prdect_id_train.csv").write_bytes(b"\x00\x01 not a table")
+    monkeypatch.setenv("NIAGA_DATA", str(tmp_path))
+    assert main(["data", "list"]) == 1
+    out = capsys.readouterr().out
+    assert "prdect_id: cannot be read:" in out and "Traceback" not in out
+    assert all(len(line) <= 80 for line in out.splitlines())

@@ -58,7 +58,7 @@ def test_score_adds_score_decision_reasons_and_keeps_bad_rows(handbook_like, tmp
     assert "invalid input" in capsys.readouterr().out
 
 
-def test_evaluate_writes_a_report(handbook_like, tmp_path):
+def test_evaluate_writes_a_report(handbook_like, tmp_path, capsys):
     folder, model, _ = handbook_like
     report = tmp_path / "report"
     assert main(["fraud", "evaluate", "--model", str(model), "--data", str(folder / "later.csv"),
@@ -66,15 +66,27 @@ def test_evaluate_writes_a_report(handbook_like, tmp_path):
     metrics = json.loads((report / "metrics.json").read_text())
     assert 0.5 < metrics["roc_auc"] <= 1 and "card_precision_at_100" in metrics
     assert (report / "precision_recall.png").stat().st_size > 0 and (report / "confusion_matrix.png").exists()
+    assert "training data" not in capsys.readouterr().err
+    # the model's own training file: said in the output and in the report
+    assert main(["fraud", "evaluate", "--model", str(model), "--data", str(folder / "part2.csv"),
+                 "--report", str(tmp_path / "again")]) == 0
+    assert "(100%) were in the model's training data" in capsys.readouterr().err
+    assert "WARNING" in (tmp_path / "again" / "report.md").read_text(encoding="utf-8")
 
 
 def test_replay_then_work_the_review_queue_and_retrain_on_it(handbook_like, tmp_path, capsys):
     folder, model, later = handbook_like
     out, log = tmp_path / "replay.csv", tmp_path / "log.duckdb"
+    report = tmp_path / "report"
     assert main(["fraud", "replay", "--model", str(model), str(folder / "later.csv"), "--output", str(out),
-                 "--log", str(log)]) == 0
+                 "--log", str(log), "--report", str(report)]) == 0
     printed = capsys.readouterr().out
     assert f"replayed {len(later):,} transactions" in printed and "precision" in printed and "recall" in printed
+    assert f"logged {len(later):,} decisions to {log}" in printed
+    metrics = json.loads((report / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["transactions"] == len(later) and 0.5 < metrics["roc_auc"] <= 1
+    assert (report / "confusion_matrix.png").exists() and (report / "precision_recall.png").exists()
+    assert "Fraud replay" in (report / "report.md").read_text(encoding="utf-8")
     replayed = pd.read_csv(out, keep_default_na=False)
     assert list(replayed.columns) == ["transaction_id", "fraud_score", "decision", "reasons"]
     assert sorted(replayed["transaction_id"]) == sorted(later["TRANSACTION_ID"])
@@ -84,8 +96,10 @@ def test_replay_then_work_the_review_queue_and_retrain_on_it(handbook_like, tmp_
     if open_cases.empty:
         pytest.skip("this small model sent nothing to review")
     case = str(open_cases["transaction_id"][0])
-    assert main(["fraud", "cases", "--log", str(log)]) == 0
-    assert case in capsys.readouterr().out
+    assert main(["fraud", "cases", "--log", str(log), "--limit", "1"]) == 0
+    listing = capsys.readouterr().out
+    assert case in listing and listing.startswith(f"{len(open_cases):,} open case(s)")
+    assert ("the first 1 by score" in listing) == (len(open_cases) > 1)
     assert main(["fraud", "cases", "--log", str(log), "--resolve", case, "--label", "legit", "--note", "checked"]) == 0
     assert main(["fraud", "cases", "--log", str(log)]) == 0
     assert f'"transaction_id": "{case}"' not in capsys.readouterr().out
@@ -104,9 +118,9 @@ def test_train_lists_the_rows_it_could_not_use(tmp_path, capsys):
     path = tmp_path / "cards.csv"
     frame.to_csv(path, index=False)
     assert main(["fraud", "train", "--data", str(path), "--out", str(tmp_path / "m")] + PARAMS) == 0
-    assert "2 invalid row(s) not used: row 4 amount: negative -2.0; row 5 customer_id: missing" in capsys.readouterr().err
+    assert "2 invalid row(s) not used: row 5 amount: negative -2.0; row 6 customer_id: missing" in capsys.readouterr().err
     listed = pd.read_csv(tmp_path / "m" / "invalid_rows.csv")
-    assert listed[["row", "field"]].values.tolist() == [[4, "amount"], [5, "customer_id"]]
+    assert listed[["row", "field"]].values.tolist() == [[5, "amount"], [6, "customer_id"]]
 
 
 def test_user_errors_are_one_line(handbook_like, tmp_path, capsys):
@@ -158,3 +172,15 @@ def _ip_table(tmp_path):
                   "upper_bound_ip_address": [1_500_000_000, 4_000_000_000],
                   "country": ["Indonesia", "Japan"]}).to_csv(path, index=False)
     return path
+
+
+def test_score_keeps_input_columns_named_like_its_outputs(handbook_like, tmp_path, keeps_clashing_inputs):
+    _, model, later = handbook_like
+    outputs = ["fraud_score", "decision", "reasons"]
+    inp = later.head(50).assign(**{c: f"mine-{c}" for c in outputs})
+    inp.to_csv(tmp_path / "in.csv", index=False)
+    assert main(["fraud", "score", "--model", str(model), "--input", str(tmp_path / "in.csv"),
+                 "--output", str(tmp_path / "out.csv")]) == 0
+    out = keeps_clashing_inputs(pd.read_csv(tmp_path / "in.csv", dtype=str, keep_default_na=False),
+                                tmp_path / "out.csv", outputs)
+    assert set(out["decision"]) <= {"approve", "challenge", "review", "block"}

@@ -87,7 +87,7 @@ def test_bad_input_gets_a_decision_and_a_reason_never_an_exception(trained):
     assert reasons[3] == "invalid input: customer_id: missing"
     assert reasons[4] == "invalid input: terminal_id: missing"
     assert reasons[5] == "invalid input: amount: missing"
-    assert reasons[6] == "invalid input: transaction_id: duplicate of row 6"
+    assert reasons[6] == "invalid input: transaction_id: duplicate of row 7"
     assert scored["fraud_score"].isna().tolist() == [False, True, True, True, True, True, True, False]
     assert set(scored["decision"][1:7]) == {"review"}
     # a card and a terminal never seen before are scored from an empty history

@@ -34,10 +34,11 @@ def test_bad_rows_are_reported_with_row_field_and_reason():
     assert len(canonical) == len(frame)
     problems = problems_table(canonical)
     found = {(r.row, r.field, r.reason) for r in problems.itertuples()}
-    assert {(2, "timestamp", "cannot parse 'not a time'"), (2, "amount", "negative -5.0"),
-            (3, "customer_id", "missing"), (3, "transaction_id", "duplicate of row 2"),
-            (3, "amount", "not a number 'abc'"), (4, "transaction_id", "missing"), (4, "timestamp", "missing"),
-            (4, "amount", "missing"), (5, "terminal_id", "missing")} <= found
+    # rows are the file's lines, header = 1
+    assert {(3, "timestamp", "cannot parse 'not a time'"), (3, "amount", "negative -5.0"),
+            (4, "customer_id", "missing"), (4, "transaction_id", "duplicate of row 3"),
+            (4, "amount", "not a number 'abc'"), (5, "transaction_id", "missing"), (5, "timestamp", "missing"),
+            (5, "amount", "missing"), (6, "terminal_id", "missing")} <= found
     assert canonical.loc[[0, 5], "error"].tolist() == ["", ""]
 
 
@@ -101,3 +102,15 @@ rules:
 def test_bad_rule_files_name_the_rule_and_the_problem(text, message):
     with pytest.raises(DataError, match=message):
         parse_rules(text, "my.yaml").compile(NAMES)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("rules: 5\n", "'rules' must be a list"),
+    ("decision: [1]\n", "'decision' must be a mapping"),
+    ("decision:\n  thresholds: 0.5\n", "decision: 'thresholds' must be a mapping"),
+    ("lists: [a, b]\n", "'lists' must be a mapping"),
+    ("rule:\n  - id: x\n", "unknown top-level key"),
+])
+def test_rules_yaml_of_the_wrong_shape_is_one_clear_error(text, message):
+    with pytest.raises(DataError, match=message):
+        parse_rules(text, "my_rules.yaml")

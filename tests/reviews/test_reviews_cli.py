@@ -99,17 +99,6 @@ def test_help_lists_capabilities_and_version():
     assert version.strip() == f"niaga {niaga.__version__}"
 
 
-def test_text_normalize_reads_a_csv_column(tmp_path):
-    inp = tmp_path / "t.csv"
-    pd.DataFrame({"txt": ["Bagusss bgt!! https://x.id", None]}).to_csv(inp, index=False)
-    out = tmp_path / "o.csv"
-    assert main(["text", "normalize", "--input", str(inp), "--text-col", "txt", "--output", str(out),
-                 "--skip", "slang"]) == 0
-    result = pd.read_csv(out, keep_default_na=False)
-    assert list(result["normalized"]) == ["bagus bgt", ""]
-    assert list(result["error"]) == ["", "empty text"]
-
-
 def test_evaluate_matches_labels_that_differ_only_in_case(model_dir, tmp_path):
     data = tmp_path / "lower.csv"
     pd.DataFrame({"review": ["barang bagus sekali mantap", "barang rusak parah kecewa", "jelek"],
@@ -121,3 +110,37 @@ def test_evaluate_matches_labels_that_differ_only_in_case(model_dir, tmp_path):
     assert metrics["accuracy"] == pytest.approx(2 / 3)  # "Neutral" is not a label the model knows
     text = (report / "report.md").read_text()
     assert "ANGER → Anger" in text and "labels not known to the model**: Neutral" in text
+
+
+def test_predict_keeps_input_columns_named_like_its_outputs(model_dir, tmp_path, keeps_clashing_inputs):
+    outputs = ["label", "confidence", "error"]
+    inp = pd.DataFrame({"review": ["barang bagus sekali", "rusak kecewa", ""], "label": ["Happy", "Anger", "Happy"],
+                        "confidence": ["gold", "gold", "silver"], "error": ["a", "b", "c"]})
+    inp.to_csv(tmp_path / "in.csv", index=False)
+    assert main(["reviews", "predict", "--model", str(model_dir), "--input", str(tmp_path / "in.csv"),
+                 "--text-col", "review", "--output", str(tmp_path / "out.csv")]) == 0
+    out = keeps_clashing_inputs(inp, tmp_path / "out.csv", outputs)
+    assert out["label"].tolist()[:2] == ["Happy", "Anger"] and out["error"][2] == "empty text"
+
+
+def test_evaluate_with_labels_unknown_to_the_model_is_one_line(model_dir, tmp_path, capsys):
+    data = tmp_path / "stars.csv"
+    pd.DataFrame({"review": ["barang bagus", "rusak"], "stars": [5, 1]}).to_csv(data, index=False)
+    assert main(["reviews", "evaluate", "--model", str(model_dir), "--data", str(data), "--text-col", "review",
+                 "--label-col", "stars", "--report", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "['1', '5']" in err and "['Anger', 'Happy']" in err
+
+
+def test_evaluate_warns_when_it_scores_texts_the_model_trained_on(model_dir, train_csv, tmp_path, capsys):
+    report = tmp_path / "r"
+    assert main(["reviews", "evaluate", "--model", str(model_dir), "--data", str(train_csv), "--text-col", "review",
+                 "--label-col", "emotion", "--report", str(report)]) == 0
+    assert "36 of 36 evaluation rows (100%) were in the model's training data" in capsys.readouterr().err
+    assert "WARNING" in (report / "report.md").read_text(encoding="utf-8")
+    fresh = tmp_path / "fresh.csv"
+    pd.DataFrame({"review": ["barang datang cepat bagus", "kecewa rusak total"], "emotion": ["Happy", "Anger"]}
+                 ).to_csv(fresh, index=False)
+    assert main(["reviews", "evaluate", "--model", str(model_dir), "--data", str(fresh), "--text-col", "review",
+                 "--label-col", "emotion", "--report", str(tmp_path / "r2")]) == 0
+    assert "training data" not in capsys.readouterr().err

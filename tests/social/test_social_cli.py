@@ -85,3 +85,29 @@ def test_unknown_column_and_missing_file_are_one_line_errors(model_dir, tweets_c
     assert "missing.csv" in capsys.readouterr().err
     assert main(["social", "evaluate", "--model", str(tmp_path), "--data", str(tweets_csv), "--text-col", "text",
                  "--label-col", "label", "--report", str(tmp_path / "r")]) == 2
+
+
+def test_predict_and_extract_keep_input_columns_named_like_their_outputs(model_dir, tmp_path, keeps_clashing_inputs):
+    texts = ["sudah bayar Rp150rb pakai GoPay tapi status pesanan belum dibayar", "kuis berhadiah HTTPURL"]
+    plain = tmp_path / "plain.csv"
+    pd.DataFrame({"text": texts}).to_csv(plain, index=False)
+    for command, extra in (("predict", ["--model", str(model_dir)]), ("extract", [])):
+        assert main(["social", command, *extra, "--input", str(plain), "--text-col", "text",
+                     "--output", str(tmp_path / "first.csv")]) == 0
+        outputs = [c for c in pd.read_csv(tmp_path / "first.csv").columns if c != "text"]
+        inp = pd.DataFrame({"text": texts, **{c: [f"{c}-1", f"{c}-2"] for c in outputs}})
+        inp.to_csv(tmp_path / "in.csv", index=False)
+        assert main(["social", command, *extra, "--input", str(tmp_path / "in.csv"), "--text-col", "text",
+                     "--output", str(tmp_path / "out.csv")]) == 0
+        out = keeps_clashing_inputs(inp, tmp_path / "out.csv", outputs)
+        assert out["price"][0] == "150000" and out["payment_method"][0] == "GoPay", command
+
+
+def test_predict_on_the_shared_labelled_tweets_keeps_their_activity_column(model_dir, tweets_csv, tmp_path):
+    out = tmp_path / "out.csv"
+    assert main(["social", "predict", "--model", str(model_dir), "--input", str(tweets_csv), "--text-col", "text",
+                 "--output", str(out)]) == 0
+    result = pd.read_csv(out, dtype=str, keep_default_na=False)
+    given = pd.read_csv(tweets_csv, dtype=str, keep_default_na=False)
+    assert result["activity_input"].tolist() == given["activity"].tolist()
+    assert result["label_input"].tolist() == given["label"].tolist()

@@ -6,10 +6,26 @@ import argparse
 import json
 import sys
 
-from niaga.cli import parse_params
+from niaga.params import parse_params
 
 PROMO_DATA_HELP = ("survey table with the attribute columns and a label column (default: the 284 rows rebuilt "
                    "from seed 003's Table 1 counts)")
+
+
+HELP_EXAMPLES = {
+    "segment": "niaga customers segment --data ../shared/data/commerce/online_retail/online_retail.parquet "
+               "--out runs/segments --currency GBP",
+    "promo train": "niaga customers promo train --data examples/promo_train.csv --out runs/promo-nb --alpha 1",
+    "promo evaluate": "niaga customers promo evaluate --model runs/promo-nb --data examples/promo_test.csv "
+                      "--report runs/promo-eval",
+    "promo cv": "niaga customers promo cv --models naive-bayes,logistic --report runs/promo-cv",
+    "intent train": "niaga customers intent train --data examples/sessions_train.csv --out runs/intent",
+    "intent evaluate": "niaga customers intent evaluate --data examples/sessions_train.csv --report runs/intent-cv",
+    "intent predict": "niaga customers intent predict --model runs/intent --input examples/sessions_new.csv "
+                      "--output runs/sessions-scored.csv",
+    "profile": "niaga customers profile --id 12347 --segments runs/segments --attr age=19",
+    "offers": "niaga customers offers --segments runs/segments --output runs/offers.csv",
+}
 
 
 def register(sub, name: str, help_: str) -> None:
@@ -23,14 +39,17 @@ def register(sub, name: str, help_: str) -> None:
                     "counted and left out), compute recency / frequency / monetary per customer at a cut-off, "
                     "segment by rules and by k-means, and compare with an earlier cut-off. Writes segments.csv "
                     "(customer_id, recency, frequency, monetary, segment, cluster), rfm_scores.csv, profiles, "
-                    "movement.csv, excluded_lines.parquet, summary.json, plots and report.md.")
+                    "movement.csv, excluded_lines.parquet, metrics.json, plots and report.md.")
     segment.add_argument("--data", required=True,
                          help="transaction log: CSV, TSV, parquet, JSON lines (columns as in Online Retail: "
                               "InvoiceNo/Invoice, InvoiceDate, CustomerID/Customer ID, Quantity, UnitPrice/Price, Country)")
-    segment.add_argument("--out", required=True, help="directory for segments.csv and the report")
+    segment.add_argument("--out", "--report", dest="out", required=True,
+                         help="directory for segments.csv, the other tables and the report")
     segment.add_argument("--as-of", help="cut-off date YYYY-MM-DD: only lines on or before it count "
                          "(default: the log's last day)")
     segment.add_argument("--previous", help="earlier cut-off to show segment movement from (default: 90 days before)")
+    segment.add_argument("--currency", help="the money's currency, named on the plots' axes (e.g. GBP for Online "
+                                            "Retail, IDR); default: 'the log's currency'")
     segment.add_argument("--k-min", type=int, default=2, help="fewest k-means clusters to try (default 2)")
     segment.add_argument("--k-max", type=int, default=8, help="most k-means clusters to try (default 8)")
     segment.set_defaults(handler=segment_command)
@@ -54,12 +73,13 @@ def register(sub, name: str, help_: str) -> None:
     cv.add_argument("--models", default="naive-bayes,logistic",
                     help="comma-separated: naive-bayes, logistic, lightgbm (same folds for all; "
                          "default naive-bayes,logistic)")
-    cv.add_argument("--k-min", type=int, default=2)
-    cv.add_argument("--k-max", type=int, default=10)
+    cv.add_argument("--k-min", type=int, default=2, help="fewest folds (default 2)")
+    cv.add_argument("--k-max", type=int, default=10, help="most folds (default 10, as the paper)")
     cv.add_argument("--alpha", type=float, default=0.0, help="Naive Bayes Laplace smoothing (default 0, as the paper)")
     cv.add_argument("--smote", action="store_true", help="oversample minority classes in each training fold (SMOTE-N)")
     cv.add_argument("--class-weight", choices=["balanced"], help="weigh classes inversely to their frequency")
-    cv.add_argument("--out", help="directory for cv.csv and cv.md")
+    cv.add_argument("--report", "--out", dest="report",
+                    help="directory for cv.csv, metrics.json, cv.png and report.md (the table is printed either way)")
     cv.set_defaults(handler=promo_cv_command)
 
     intent = commands.add_parser("intent", help="purchase intent of shopping sessions (UCI Online Shoppers Intention)")
@@ -74,8 +94,8 @@ def register(sub, name: str, help_: str) -> None:
                                         "roc_auc, buyer-class f1), plots and report.md")
     i_eval.add_argument("--data", required=True, help="labelled session table")
     i_eval.add_argument("--out", "--report", dest="out", required=True, help="report directory")
-    i_eval.add_argument("--folds", type=int, default=5)
-    i_eval.add_argument("--seed", type=int, default=0)
+    i_eval.add_argument("--folds", type=int, default=5, help="stratified cross-validation folds (default 5)")
+    i_eval.add_argument("--seed", type=int, default=0, help="seed of the folds and the model (default 0)")
     _intent_model_args(i_eval)
     i_eval.set_defaults(handler=intent_evaluate_command)
     i_pred = intent_commands.add_parser("predict", help="add purchase_probability, purchase and error columns to a table")
@@ -103,7 +123,8 @@ def register(sub, name: str, help_: str) -> None:
     offers.add_argument("--segments", required=True, help="output directory of 'niaga customers segment'")
     offers.add_argument("--offers", help="offer rules YAML (default: the built-in customer_offers.yaml)")
     offers.add_argument("--model", help="promotion model directory (default: Naive Bayes on seed 003's Table 1)")
-    offers.add_argument("--out", required=True, help="CSV to write: customer_id, offer, rule, reason")
+    offers.add_argument("--output", "--out", dest="output", required=True,
+                        help="table to write (.csv, .parquet, .xlsx, .jsonl): customer_id, offer, rule, reason")
     offers.set_defaults(handler=offers_command)
 
 
@@ -113,7 +134,8 @@ def _promo_data_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _promo_model_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", dest="kind", default="naive-bayes", choices=["naive-bayes", "logistic", "lightgbm"])
+    parser.add_argument("--model", dest="kind", default="naive-bayes", choices=["naive-bayes", "logistic", "lightgbm"],
+                        help="naive-bayes (the paper's, default), logistic or lightgbm on one-hot answers")
     parser.add_argument("--alpha", type=float, default=0.0,
                         help="Naive Bayes Laplace smoothing (default 0, as the paper)")
     parser.add_argument("--smote", action="store_true", help="oversample minority classes (SMOTE-N) before fitting")
@@ -140,7 +162,7 @@ def segment_command(args: argparse.Namespace) -> int:
         raise NiagaError(f"--k-min {args.k_min} / --k-max {args.k_max}: need 2 <= k-min <= k-max")
     raw = read_log(args.data)
     _, summary = write_segmentation(raw, args.data, args.out, as_of=args.as_of, previous=args.previous,
-                                    k_range=range(args.k_min, args.k_max + 1))
+                                    k_range=range(args.k_min, args.k_max + 1), currency=args.currency)
     excluded = sum(summary["excluded_lines"].values())
     print(f"{summary['customers']:,} customers as of {summary['as_of']} from {summary['purchase_lines']:,} "
           f"purchase lines ({excluded:,} of {summary['lines']:,} lines left out, counted in the report); "
@@ -182,7 +204,8 @@ def promo_train_command(args: argparse.Namespace) -> int:
                extra={"training_source": source, "label_col": args.label_col, "smote": args.smote,
                       "attributes": list(X.columns)})
     if isinstance(model, CategoricalNaiveBayes):
-        write_table(model.conditional_probabilities().round(6), Path(args.out) / "conditional_probabilities.csv")
+        write_table(model.conditional_probabilities().round(6), Path(args.out) / "conditional_probabilities.csv",
+                    create_parent=True)
     print(f"trained {args.kind} on {len(y)} rows ({source}), classes {list(model.classes_)}; saved to {args.out}")
     return 0
 
@@ -190,8 +213,10 @@ def promo_train_command(args: argparse.Namespace) -> int:
 def promo_evaluate_command(args: argparse.Namespace) -> int:
     from niaga.customers.profile import promotion_model
     from niaga.customers.promo import read_promo_table
+    from niaga.data.io import note
     from niaga.errors import DataError
     from niaga.evaluation import classification_metrics, write_classification_report
+    from niaga.modeling import fingerprint
 
     model = promotion_model(args.model)
     X, y, skipped = read_promo_table(args.data, args.label_col)
@@ -199,14 +224,18 @@ def promo_evaluate_command(args: argparse.Namespace) -> int:
     if missing:
         raise DataError(f"{args.data}: missing attribute column(s) {missing} that the model uses")
     X = X[list(model.feature_names_in_)]
+    context = {"model": args.model, "data": args.data or "seed 003 rebuilt rows", "rows": len(y)}
+    if fingerprint(*[X[c] for c in X.columns], y) == model.metadata_.get("training_data", {}).get("sha256"):
+        warning = "the evaluation rows are the model's training rows: these figures overstate quality on new data"
+        note(warning)
+        context["WARNING"] = warning
     proba = model.predict_proba(X)
     pred = model.classes_[proba.argmax(axis=1)]
     classes = list(model.classes_) + sorted(set(y) - set(model.classes_))
     metrics = classification_metrics(y, pred, classes=classes)
     metrics["skipped_rows"] = int(len(skipped))
     write_classification_report(args.report, metrics, y, pred, classes, title="Promotion model evaluation",
-                                context={"model": args.model, "data": args.data or "seed 003 rebuilt rows",
-                                         "rows": len(y)})
+                                context=context)
     print(f"accuracy {metrics['accuracy']:.4f}  macro precision {metrics['precision_macro']:.4f}  macro recall "
           f"{metrics['recall_macro']:.4f}  kappa {metrics['cohen_kappa']:.4f}  (n={metrics['n']}); "
           f"report in {args.report}")
@@ -214,10 +243,7 @@ def promo_evaluate_command(args: argparse.Namespace) -> int:
 
 
 def promo_cv_command(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from niaga.customers.promo import make_promo_model, promo_cv, read_promo_table, table4_markdown
-    from niaga.data.io import write_table
+    from niaga.customers.promo import make_promo_model, promo_cv, read_promo_table, table4_markdown, write_cv_report
     from niaga.errors import NiagaError
 
     if not 2 <= args.k_min <= args.k_max:
@@ -229,16 +255,20 @@ def promo_cv_command(args: argparse.Namespace) -> int:
         table = promo_cv(X, y, ks=range(args.k_min, args.k_max + 1), models=models, smote=args.smote)
     except ValueError as exc:
         raise NiagaError(str(exc)) from exc
-    markdown = table4_markdown(table)
-    print(markdown)
-    if args.out:
-        write_table(table, Path(args.out) / "cv.csv")
-        (Path(args.out) / "cv.md").write_text(markdown, encoding="utf-8")
+    print(table4_markdown(table))
+    if args.report:
+        write_cv_report(table, args.report, {"data": args.data or "seed 003 rows rebuilt from Table 1 counts",
+                                             "rows": len(y), "smote": args.smote, "alpha": args.alpha,
+                                             "folds": "stratified, the same for every model"})
+        print(f"report in {args.report}")
     return 0
 
 
 def _intent_params(args: argparse.Namespace) -> dict:
-    return {"imbalance": args.imbalance, **parse_params(args.param)}
+    from niaga.customers.intent import IntentClassifier
+
+    valid = [p for p in IntentClassifier().get_params(deep=False) if p != "imbalance"]  # --imbalance sets it
+    return {"imbalance": args.imbalance, **parse_params(args.param, valid=valid)}
 
 
 def intent_train_command(args: argparse.Namespace) -> int:
@@ -292,6 +322,6 @@ def offers_command(args: argparse.Namespace) -> int:
     from niaga.data.io import write_table
 
     table = offers_for_all(args.segments, model_dir=args.model, offers_path=args.offers)
-    write_table(table, args.out)
-    print(f"{len(table):,} offers for {table['customer_id'].nunique():,} customers; wrote {args.out}")
+    write_table(table, args.output)
+    print(f"{len(table):,} offers for {table['customer_id'].nunique():,} customers; wrote {args.output}")
     return 0

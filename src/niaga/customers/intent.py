@@ -21,7 +21,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
 from tqdm.auto import tqdm
 
-from niaga.data.io import read_table, require_columns, write_table
+from niaga.data.io import read_table, require_columns, with_outputs, write_table
 from niaga.errors import DataError
 from niaga.evaluation import classification_metrics, kfold_splits
 from niaga.modeling import NiagaModel, fingerprint, load_model, save_model
@@ -309,9 +309,9 @@ def predict_intent(model_dir: str | Path, path: str | Path, output: str | Path) 
     probability = np.full(len(raw), np.nan)
     if ok.any():
         probability[ok] = model.predict_proba(features[ok])[:, 1]
-    out = raw.copy()
-    out["purchase_probability"] = np.round(probability, 6)
-    out["purchase"] = pd.Series(np.where(ok, probability >= model.threshold_, pd.NA), dtype="boolean")
-    out["error"] = problems.to_numpy()
+    out = with_outputs(raw, {
+        "purchase_probability": np.round(probability, 6),
+        "purchase": pd.Series(np.where(ok, probability >= model.threshold_, pd.NA), dtype="boolean", index=raw.index),
+        "error": problems.to_numpy()})
     write_table(out, output)
     return out

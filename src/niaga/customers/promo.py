@@ -23,10 +23,10 @@ from sklearn.preprocessing import OneHotEncoder
 from tqdm.auto import tqdm
 
 from niaga.customers.naive_bayes import VALUE, CategoricalNaiveBayes
-from niaga.data.io import read_table, require_columns
+from niaga.data.io import read_table, require_columns, write_table
 from niaga.errors import DataError
 from niaga.evaluation import classification_metrics, kfold_splits
-from niaga.modeling import NiagaModel
+from niaga.modeling import NiagaModel, write_json
 
 LABEL = "promotion"
 FEATURES = ["age", "gender", "knows_shopee", "has_account", "role", "purchase_frequency", "uses_promotion",
@@ -211,3 +211,37 @@ def table4_markdown(table: pd.DataFrame) -> str:
                   for r in block.itertuples()]
         lines.append("")
     return "\n".join(lines)
+
+
+def write_cv_report(table: pd.DataFrame, directory: str | Path, context: dict) -> Path:
+    """The CV table as a report: cv.csv, metrics.json (every row, and each model's best k), cv.png (accuracy and
+    kappa against k per model) and report.md in the paper's Table 4 layout."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    write_table(table, directory / "cv.csv", create_parent=True)
+    best = {name: block.loc[block["accuracy"].idxmax()].to_dict() for name, block in table.groupby("model", sort=False)}
+    write_json({"rows": table.to_dict(orient="records"), "best_k_by_accuracy": best, "context": context},
+               directory / "metrics.json")
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    for name, block in table.groupby("model", sort=False):
+        axes[0].plot(block["k"], block["accuracy"], marker="o", label=name)
+        axes[1].plot(block["k"], block["kappa"], marker="o", label=name)
+    for ax, label in zip(axes, ("accuracy (%)", "Cohen's kappa")):
+        ax.set_xlabel("folds (k)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    fig.suptitle("Promotion models under k-fold CV (pooled out-of-fold predictions)")
+    fig.tight_layout()
+    fig.savefig(directory / "cv.png", dpi=110)
+    plt.close(fig)
+    lines = ["# Promotion models: k-fold cross-validation (seed 003, Table 4 layout)", ""]
+    lines += [f"- **{k}**: {v}" for k, v in context.items()]
+    lines += ["", table4_markdown(table), "![accuracy and kappa against k](cv.png)", ""]
+    (directory / "report.md").write_text("\n".join(lines), encoding="utf-8")
+    return directory

@@ -127,7 +127,7 @@ class CleanLog:
     """Purchase lines that count, the lines left out with their reason, and per-customer returns."""
 
     lines: pd.DataFrame  # customer_id, invoice, date, amount, country
-    excluded: pd.DataFrame  # the original columns plus ``reason`` and ``row`` (1-based data row)
+    excluded: pd.DataFrame  # the original columns plus ``reason`` and ``row`` (the line in the file, header = 1)
     counts: dict[str, int] = field(default_factory=dict)  # reason -> lines
     total_lines: int = 0
     returns: pd.DataFrame = field(default_factory=pd.DataFrame)  # customer_id, returns_value, returned_lines
@@ -170,7 +170,7 @@ def clean_log(raw: pd.DataFrame, source: str | Path = "transactions", as_of: pd.
     keep = reason.isna()
     lines = frame.loc[keep, ["customer_id", "invoice", "date", "country"]].assign(
         amount=(frame.loc[keep, "quantity"] * frame.loc[keep, "price"]))
-    excluded = raw.loc[~keep].assign(reason=reason[~keep], row=frame.index[~keep] + 1)
+    excluded = raw.loc[~keep].assign(reason=reason[~keep], row=frame.index[~keep] + 2)  # file line, header = 1
     counts = {why: int(n) for why, n in reason.value_counts().items()}
     return CleanLog(lines=lines.reset_index(drop=True), excluded=excluded, counts=counts, total_lines=len(raw),
                     returns=returns, log_end=log_end)

@@ -24,10 +24,15 @@ def _pyplot():
     return plt
 
 
-def plot_rfm_distributions(table: pd.DataFrame, path: Path) -> Path:
+def money_label(currency: str | None) -> str:
+    """The money axis: spend in the named currency, or in the log's own when none is named."""
+    return f"spend, {currency}" if currency else "spend, in the log's currency"
+
+
+def plot_rfm_distributions(table: pd.DataFrame, path: Path, currency: str | None = None) -> Path:
     plt = _pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    for ax, column, unit in zip(axes, ["recency", "frequency", "monetary"], ["days", "invoices", "spend"]):
+    for ax, column, unit in zip(axes, ["recency", "frequency", "monetary"], ["days", "invoices", money_label(currency)]):
         log_scale = column != "recency"  # frequency >= 1 and monetary > 0: purchases only
         values = table[column].clip(lower=0.01 if log_scale else 0)
         bins = np.logspace(np.log10(values.min()), np.log10(values.max()) + 1e-9, 40) if log_scale else 40
@@ -82,7 +87,7 @@ def plot_movement(movement: pd.DataFrame, path: Path, before: str, after: str) -
     return path
 
 
-def plot_clusters(table: pd.DataFrame, path: Path) -> Path:
+def plot_clusters(table: pd.DataFrame, path: Path, currency: str | None = None) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for cluster, block in table.groupby("cluster"):
@@ -91,7 +96,7 @@ def plot_clusters(table: pd.DataFrame, path: Path) -> Path:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("recency + 1 (days)")
-    ax.set_ylabel("monetary")
+    ax.set_ylabel(f"monetary ({money_label(currency)})")
     ax.set_title("k-means clusters on log-RFM")
     ax.legend(fontsize=7, markerscale=3)
     fig.subplots_adjust(left=0.13, right=0.97, bottom=0.12, top=0.92)
@@ -116,8 +121,10 @@ def _markdown_table(frame: pd.DataFrame, floats: str = "{:,.2f}") -> list[str]:
 
 
 def write_segmentation(raw: pd.DataFrame, source: str | Path, out: str | Path, as_of: str | None = None,
-                       previous: str | None = None, k_range: range = range(2, 9)) -> tuple[Segmentation, dict]:
-    """Segment and write everything into ``out``; returns the segmentation and the summary written."""
+                       previous: str | None = None, k_range: range = range(2, 9),
+                       currency: str | None = None) -> tuple[Segmentation, dict]:
+    """Segment and write everything into ``out``; returns the segmentation and the summary written.
+    ``currency`` names the money on the plots' axes (e.g. GBP for Online Retail, IDR)."""
     from niaga.customers.rfm import parse_date
 
     started = time.perf_counter()
@@ -146,9 +153,9 @@ def write_segmentation(raw: pd.DataFrame, source: str | Path, out: str | Path, a
         movement["customer_id"] = customer_ids_for_output(movement["customer_id"])
         write_table(movement, out / "movement.csv")
 
-    plots = {"rfm_distributions.png": plot_rfm_distributions(table, out / "rfm_distributions.png"),
+    plots = {"rfm_distributions.png": plot_rfm_distributions(table, out / "rfm_distributions.png", currency),
              "segment_sizes.png": plot_segment_sizes(result.segments, out / "segment_sizes.png"),
-             "clusters.png": plot_clusters(table, out / "clusters.png")}
+             "clusters.png": plot_clusters(table, out / "clusters.png", currency)}
     if movement is not None:
         plots["segment_movement.png"] = plot_movement(movement, out / "segment_movement.png",
                                                       before.date().isoformat(), as_of_day.date().isoformat())
@@ -168,7 +175,7 @@ def write_segmentation(raw: pd.DataFrame, source: str | Path, out: str | Path, a
                                      & (movement["segment_after"].isin(["at risk", "cannot lose"]))).sum())},
         "seconds": round(seconds, 2),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
     write_report(out, result, summary, movement)
     return result, summary
 

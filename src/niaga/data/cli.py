@@ -7,6 +7,11 @@ import argparse
 from niaga.config import DATA_ENV, data_dir
 
 
+HELP_EXAMPLES = {
+    "list": "niaga data list",
+}
+
+
 def register(sub, name: str, help_: str) -> None:
     parser = sub.add_parser(name, help=help_, description=help_)
     commands = parser.add_subparsers(dest="command", metavar="<command>")
@@ -22,11 +27,15 @@ def list_datasets(args: argparse.Namespace) -> int:
     from niaga.data.registry import dataset_status
 
     root = data_dir()
-    console = Console()
+    console = Console(width=80)
     console.print(f"data directory: {root if root else f'none (set {DATA_ENV})'}")
-    table = Table("dataset", "capability", "present", "rows", "path")
-    for row in dataset_status(root):
-        rows = f"{row['rows']:,}" if row["rows"] is not None else (f"error: {row['error']}" if row["error"] else "-")
-        table.add_row(row["dataset"], row["capability"], "yes" if row["present"] else "no", rows, row["path"])
+    table = Table("dataset (folder under the data directory)", "capability", "present", "rows")
+    status = dataset_status(root)
+    for row in status:
+        rows = f"{row['rows']:,}" if row["rows"] is not None else ("unreadable" if row["error"] else "-")
+        table.add_row(row["path"], row["capability"], "yes" if row["present"] else "no", rows)
     console.print(table)
-    return 0
+    broken = [row for row in status if row["error"]]
+    for row in broken:  # one line each, in full: a table cell would cut the reason short
+        console.print(f"{row['dataset']}: cannot be read: {row['error']}", markup=False, highlight=False)
+    return 1 if broken else 0

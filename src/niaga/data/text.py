@@ -95,21 +95,24 @@ def load_ecommerce_tweets() -> pd.DataFrame:
     return tidy(frame, path, "text", "label", "train", extra={"activity": "activity", "id": "id"})
 
 
-def unlabelled_texts() -> list[str]:
-    """Every Indonesian text in the shared data that a self-supervised model may pretrain on.
+def unlabelled_corpora() -> dict[str, list[str]]:
+    """Every Indonesian text in the shared data that a self-supervised model may pretrain on, by dataset.
 
-    Only the training portions: test splits are left out so pretraining never sees them.
+    Only the training portions: test splits are left out so pretraining never sees them. A dataset that is
+    absent or unreadable is left out.
     """
-    texts: list[str] = []
-    for loader in (load_tokopedia_reviews_2019, load_prdect_id, load_indonlu_emot, load_indonlu_smsa,
-                   load_tokopedia_fashion_reviews, load_ecommerce_tweets):
+    corpora: dict[str, list[str]] = {}
+    for name, loader in (("tokopedia_product_reviews_2019", load_tokopedia_reviews_2019),
+                         ("prdect_id", load_prdect_id), ("indonlu_emot", load_indonlu_emot),
+                         ("indonlu_smsa", load_indonlu_smsa), ("tokopedia_fashion_reviews", load_tokopedia_fashion_reviews),
+                         ("ecommerce_tweets_labelled", load_ecommerce_tweets)):
         try:
             frame = loader()
         except DataError:
             continue
         frame = frame[frame["split"] == "train"]
-        texts.extend(frame["text"].dropna().astype(str).tolist())
-    return texts
+        corpora[name] = frame["text"].dropna().astype(str).tolist()
+    return corpora
 
 
 TEXT_LOADERS = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from tqdm.auto import tqdm
 
 from niaga.modeling import NiagaModel
 
@@ -28,7 +29,7 @@ class Autoencoder(NiagaModel, BaseEstimator):
     task = "fraud"
 
     def __init__(self, hidden: int = 64, bottleneck: int = 8, epochs: int = 10, batch_size: int = 256,
-                 learning_rate: float = 3e-3, max_rows: int = 200_000, random_state: int = 0):
+                 learning_rate: float = 3e-3, max_rows: int = 200_000, random_state: int = 0, verbose: bool = False):
         self.hidden = hidden
         self.bottleneck = bottleneck
         self.epochs = epochs
@@ -36,6 +37,7 @@ class Autoencoder(NiagaModel, BaseEstimator):
         self.learning_rate = learning_rate
         self.max_rows = max_rows
         self.random_state = random_state
+        self.verbose = verbose
 
     def fit(self, X, y=None):
         import torch
@@ -63,7 +65,7 @@ class Autoencoder(NiagaModel, BaseEstimator):
         optimizer = torch.optim.Adam(net.parameters(), lr=self.learning_rate)
         generator = torch.Generator().manual_seed(self.random_state)
         self.loss_curve_ = []
-        for _ in range(self.epochs):
+        for _ in tqdm(range(self.epochs), desc="autoencoder", unit="epoch", disable=not self.verbose, leave=False):
             total = 0.0
             for batch in torch.randperm(len(data), generator=generator).split(self.batch_size):
                 optimizer.zero_grad()

@@ -6,7 +6,20 @@ import argparse
 import json
 import sys
 
-from niaga.cli import parse_params
+from niaga.params import parse_params
+
+
+HELP_EXAMPLES = {
+    "train": "niaga fraud train --data ../shared/data/fraud/fraud_detection_handbook_simulated/"
+             "transactions_2018-0{4,5,6,7,8}.parquet --out runs/fraud",
+    "score": "niaga fraud score --model runs/fraud --input ../shared/data/fraud/fraud_detection_handbook_simulated/"
+             "transactions_2018-09.parquet --output runs/fraud-scored.parquet",
+    "evaluate": "niaga fraud evaluate --model runs/fraud --data ../shared/data/fraud/fraud_detection_handbook_simulated/"
+                "transactions_2018-09.parquet --report runs/fraud-eval",
+    "replay": "niaga fraud replay --model runs/fraud ../shared/data/fraud/fraud_detection_handbook_simulated/"
+              "transactions_2018-09.parquet --report runs/fraud-replay",
+    "cases": "niaga fraud cases --model runs/fraud --limit 10",
+}
 
 
 def register(sub, name: str, help_: str) -> None:
@@ -30,23 +43,26 @@ def register(sub, name: str, help_: str) -> None:
 
     score = commands.add_parser("score", help="score a table; adds fraud_score, decision and reasons")
     score.add_argument("--model", required=True, help="model directory")
-    score.add_argument("--input", required=True)
-    score.add_argument("--output", required=True)
+    score.add_argument("--input", "--data", dest="input", required=True, help="transaction table to score")
+    score.add_argument("--output", "--out", dest="output", required=True,
+                       help="table to write: the input plus fraud_score, decision, reasons")
     score.add_argument("--rules", help="rules YAML (default: the model's rules.yaml)")
     add_log_options(score)
     score.set_defaults(handler=score_command)
 
     evaluate = commands.add_parser("evaluate", help="replay labelled tables through the scorer and write a report")
-    evaluate.add_argument("--model", required=True)
-    evaluate.add_argument("--data", nargs="+", required=True, metavar="PATH")
+    evaluate.add_argument("--model", required=True, help="model directory")
+    evaluate.add_argument("--data", nargs="+", required=True, metavar="PATH",
+                          help="labelled transaction tables the model did not train on, replayed in time order")
     evaluate.add_argument("--report", required=True, help="directory for metrics.json, report.md and the plots")
     evaluate.add_argument("--rules", help="rules YAML (default: the model's rules.yaml)")
     evaluate.set_defaults(handler=evaluate_command)
 
     replay = commands.add_parser("replay", help="stream files through the real-time scorer in timestamp order")
-    replay.add_argument("--model", required=True)
-    replay.add_argument("files", nargs="+", metavar="FILE")
+    replay.add_argument("--model", required=True, help="model directory")
+    replay.add_argument("files", nargs="+", metavar="FILE", help="transaction tables, streamed in timestamp order")
     replay.add_argument("--output", help="write transaction_id, fraud_score, decision, reasons of every transaction")
+    replay.add_argument("--report", help="directory for metrics.json, report.md and the plots (needs labelled files)")
     replay.add_argument("--label-delay-days", type=float, default=None,
                         help="days before a label is fed back to the feature state (default: the model's, 7)")
     add_log_options(replay)
@@ -55,8 +71,9 @@ def register(sub, name: str, help_: str) -> None:
     cases = commands.add_parser("cases", help="list the review queue, resolve a case, export resolutions as labels")
     cases.add_argument("--model", help="model directory whose decision log to use")
     cases.add_argument("--log", help="decision log file (default: MODEL/decisions.duckdb)")
-    cases.add_argument("--status", choices=("open", "resolved", "all"), default="open")
-    cases.add_argument("--limit", type=int, default=50)
+    cases.add_argument("--status", choices=("open", "resolved", "all"), default="open",
+                       help="which cases to list (default open)")
+    cases.add_argument("--limit", type=int, default=50, help="list at most this many, highest score first (default 50)")
     cases.add_argument("--resolve", metavar="TRANSACTION_ID", help="resolve this case")
     cases.add_argument("--label", choices=("fraud", "legit"), help="with --resolve: the verdict")
     cases.add_argument("--note", default="", help="with --resolve: a note")
@@ -86,7 +103,7 @@ def train_command(args: argparse.Namespace) -> int:
     try:
         model, metrics = train(args.data, args.out, rules_path=args.rules, labels_path=args.labels,
                                ip_countries_path=args.ip_countries, label_delay_days=args.label_delay_days, log=err,
-                               **parse_params(args.param))
+                               **parse_params(args.param, valid=fraud_model_params()))
     except (TypeError, ValueError) as exc:  # a bad --param or unusable labels
         raise NiagaError(str(exc)) from exc
     held_out = metrics["validation"]
@@ -122,7 +139,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
 def replay_command(args: argparse.Namespace) -> int:
     from niaga.fraud.pipeline import replay
 
-    summary = replay(args.model, args.files, args.output, args.label_delay_days, log_path(args))
+    summary = replay(args.model, args.files, args.output, args.label_delay_days, log_path(args),
+                     report_dir=args.report)
     print(f"replayed {summary['transactions']:,} transactions in {summary['seconds']}s "
           f"({summary['transactions_per_second']:,} tx/s), labels fed back after {summary['label_delay_days']:g} days")
     print("decisions: " + ", ".join(f"{k} {v:,}" for k, v in sorted(summary["decisions"].items()))
@@ -134,6 +152,8 @@ def replay_command(args: argparse.Namespace) -> int:
               f"AP {summary.get('average_precision', float('nan')):.4f} ({summary['frauds']:,} frauds)")
     if args.output:
         print(f"wrote {args.output}")
+    if args.report:
+        print(f"report in {args.report}")
     return 0
 
 
@@ -162,10 +182,19 @@ def cases_command(args: argparse.Namespace) -> int:
             print(f"wrote {len(labels)} resolved label(s) to {args.export_labels}")
         if not args.resolve and not args.export_labels:
             cases = decision_log.cases(args.status, args.limit)
-            print(f"{len(cases)} {args.status} case(s)" + (f" (first {args.limit})" if len(cases) == args.limit else ""))
+            total = decision_log.case_count(args.status)
+            print(f"{total:,} {args.status} case(s)" + (f"; the first {len(cases):,} by score (--limit to see more)"
+                                                        if total > len(cases) else ""))
             for case in cases.itertuples():
                 print(json.dumps({"transaction_id": case.transaction_id, "time": str(case.ts),
                                   "customer_id": case.customer_id, "amount": case.amount,
                                   "fraud_score": None if case.fraud_score != case.fraud_score else case.fraud_score,
                                   "reasons": case.reasons, "resolution": case.resolution}, ensure_ascii=False))
     return 0
+
+
+def fraud_model_params() -> list[str]:
+    """What --param may set: the model's parameters but the label delay, which has its own option."""
+    from niaga.fraud.model import FraudModel
+
+    return [p for p in FraudModel().get_params(deep=False) if p != "label_delay_days"]

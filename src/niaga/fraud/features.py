@@ -98,8 +98,8 @@ class IpCountries:
         out[ok] = self.country[i[ok]]
         return out
 
-    def __getstate__(self):
-        return {"lower": self.lower, "upper": self.upper, "country": self.country}
+    def __getstate__(self):  # countries as a str array: skops writes an object array value by value
+        return {"lower": self.lower, "upper": self.upper, "country": self.country.astype(str)}
 
     def __setstate__(self, state):
         self.__init__(state["lower"], state["upper"], state["country"])

@@ -63,10 +63,9 @@ class DecisionLog:
         self.db.unregister("new_decisions")
         return len(rows)
 
-    def cases(self, status: str = "open", limit: int | None = 50) -> pd.DataFrame:
-        """Review-queue cases: ``open`` (unresolved), ``resolved`` or ``all``; highest score first."""
+    def _cases_query(self, status: str) -> str:
         where = {"open": "r.transaction_id IS NULL", "resolved": "r.transaction_id IS NOT NULL", "all": "TRUE"}[status]
-        query = f"""
+        return f"""
             WITH latest AS (SELECT * FROM decisions QUALIFY row_number() OVER
                             (PARTITION BY transaction_id ORDER BY logged_at DESC) = 1),
                  last_resolution AS (SELECT * FROM resolutions QUALIFY row_number() OVER
@@ -74,10 +73,16 @@ class DecisionLog:
             SELECT d.transaction_id, d.ts, d.customer_id, d.amount, d.fraud_score, d.reasons,
                    CASE r.label WHEN 1 THEN 'fraud' WHEN 0 THEN 'legit' END AS resolution, r.note
             FROM latest d LEFT JOIN last_resolution r USING (transaction_id)
-            WHERE d.decision = 'review' AND {where}
-            ORDER BY d.fraud_score DESC NULLS LAST, d.ts
-            {f'LIMIT {int(limit)}' if limit else ''}"""
-        return self.db.execute(query).df()
+            WHERE d.decision = 'review' AND {where}"""
+
+    def cases(self, status: str = "open", limit: int | None = 50) -> pd.DataFrame:
+        """Review-queue cases: ``open`` (unresolved), ``resolved`` or ``all``; highest score first."""
+        query = self._cases_query(status) + " ORDER BY d.fraud_score DESC NULLS LAST, d.ts"
+        return self.db.execute(query + (f" LIMIT {int(limit)}" if limit else "")).df()
+
+    def case_count(self, status: str = "open") -> int:
+        """How many cases of that status the queue holds (``cases`` shows at most its limit)."""
+        return int(self.db.execute(f"SELECT count(*) FROM ({self._cases_query(status)})").fetchone()[0])
 
     def resolve(self, transaction_id: str, label: str, note: str = "") -> None:
         value = LABELS.get(str(label).strip().lower())

@@ -8,29 +8,37 @@ with the chosen number of trees. Platt scaling is monotone, so it keeps the rank
 
 from __future__ import annotations
 
+import contextlib
 import math
 from operator import itemgetter
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
+from tqdm.auto import tqdm
 
 from niaga.fraud.autoencoder import Autoencoder
 from niaga.fraud.features import CATEGORICAL, FeatureConfig, IpCountries
 from niaga.fraud.metrics import fraud_metrics
+from niaga.errors import ModelLoadError
 from niaga.modeling import NiagaModel
 
 AE_FEATURE = "autoencoder_error"
+BOOSTER_FILE = "booster.txt"
 
 
 class FraudModel(NiagaModel, ClassifierMixin, BaseEstimator):
     task = "fraud"
+    external_state = ("booster_",)  # LightGBM's own text model, booster.txt
+    # C handles and lookups rebuilt on first use after loading (bind() rebuilds the row layout)
+    transient_state = ("_fast_config", "_fast_out", "_paths", "take_", "category_codes_", "categorical_take_")
 
     def __init__(self, n_estimators: int = 400, learning_rate: float = 0.1, num_leaves: int = 31,
                  min_child_samples: int = 50, subsample: float = 0.8, colsample_bytree: float = 0.8,
                  reg_lambda: float = 1.0, early_stopping_rounds: int = 50, validation_fraction: float = 0.2,
                  autoencoder: bool = True, ae_epochs: int = 10, features: list | None = None,
-                 label_delay_days: float = 7.0, random_state: int = 0, n_jobs: int = 1):
+                 label_delay_days: float = 7.0, random_state: int = 0, n_jobs: int = 1, verbose: bool = False):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -46,6 +54,7 @@ class FraudModel(NiagaModel, ClassifierMixin, BaseEstimator):
         self.label_delay_days = label_delay_days
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     # -- feature matrix -------------------------------------------------------------------------------
     def _encode(self, X: pd.DataFrame) -> np.ndarray:
@@ -128,7 +137,7 @@ class FraudModel(NiagaModel, ClassifierMixin, BaseEstimator):
         n_valid = int(len(y) * self.validation_fraction)
         fit_rows = slice(0, len(y) - n_valid)
         if self.autoencoder:
-            self.ae_ = Autoencoder(epochs=self.ae_epochs, random_state=self.random_state)
+            self.ae_ = Autoencoder(epochs=self.ae_epochs, random_state=self.random_state, verbose=self.verbose)
             self.ae_.fit(E[fit_rows][:, self.numeric_idx_], y[fit_rows])
             E = np.column_stack([E, self.ae_.score_samples(E[:, self.numeric_idx_])])
         self.columns_ = self.features_ + ([AE_FEATURE] if self.ae_ is not None else [])
@@ -141,17 +150,28 @@ class FraudModel(NiagaModel, ClassifierMixin, BaseEstimator):
             train_set = lgb.Dataset(E[fit_rows], y[fit_rows], feature_name=self.columns_,
                                     categorical_feature=categorical, free_raw_data=False)
             valid_set = lgb.Dataset(E[valid], y[valid], reference=train_set)
-            booster = lgb.train({**self._params(), "metric": "average_precision"}, train_set, self.n_estimators,
-                                valid_sets=[valid_set],
-                                callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
+            with self._progress(self.n_estimators, "boosting (early stopping on the latest rows)") as bar:
+                booster = lgb.train({**self._params(), "metric": "average_precision"}, train_set, self.n_estimators,
+                                    valid_sets=[valid_set],
+                                    callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False), bar])
             rounds = max(booster.best_iteration, 1)
             raw = booster.predict(E[valid], num_iteration=rounds, raw_score=True)
             self.calibration_ = self._platt(raw, y[valid])
             self.validation_ = {"trees": rounds, **fraud_metrics(y[valid], raw)}
         full = lgb.Dataset(E, y, feature_name=self.columns_, categorical_feature=categorical)
-        self.booster_ = lgb.train(self._params(), full, rounds)
+        with self._progress(rounds, "boosting (all rows)") as bar:
+            self.booster_ = lgb.train(self._params(), full, rounds, callbacks=[bar])
         self.classes_ = np.array([0, 1])
         return self
+
+    @contextlib.contextmanager
+    def _progress(self, rounds: int, desc: str):
+        """A LightGBM callback that advances a progress bar by one boosting round (silent unless verbose)."""
+        bar = tqdm(total=rounds, desc=desc, unit="tree", disable=not self.verbose, leave=False)
+        try:
+            yield lambda env: bar.update(1)
+        finally:
+            bar.close()
 
     @staticmethod
     def _platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -195,12 +215,20 @@ class FraudModel(NiagaModel, ClassifierMixin, BaseEstimator):
             fast, x.ctypes.data_as(ctypes.c_void_p), ctypes.byref(out_len), out.ctypes.data_as(ctypes.c_void_p)))
         return float(out[0])
 
-    def __getstate__(self):
-        state = dict(super().__getstate__())
-        state.pop("_fast_config", None)  # a C handle: rebuilt on first use after loading
-        state.pop("_fast_out", None)
-        state.pop("_paths", None)
-        return state
+    def save_artifacts(self, directory: Path) -> None:
+        super().save_artifacts(directory)
+        self.booster_.save_model(str(Path(directory) / BOOSTER_FILE))
+
+    @classmethod
+    def load_artifacts(cls, directory: Path, metadata: dict) -> "FraudModel":
+        import lightgbm as lgb
+
+        model = super().load_artifacts(directory, metadata)
+        path = Path(directory) / BOOSTER_FILE
+        if not path.exists():
+            raise ModelLoadError(f"{directory}: model.json is there but {BOOSTER_FILE} is missing")
+        model.booster_ = lgb.Booster(model_file=str(path))
+        return model
 
     def __del__(self):
         fast = self.__dict__.get("_fast_config")

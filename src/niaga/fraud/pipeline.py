@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from niaga.data.io import read_table, require_columns, write_table
+from niaga.data.io import note, read_table, require_columns, with_outputs, write_table
 from niaga.errors import DataError
 from niaga.evaluation import write_classification_report
 from niaga.fraud.features import FeatureConfig, IpCountries, batch_features
@@ -20,7 +20,7 @@ from niaga.fraud.model import FraudModel
 from niaga.fraud.rules import load_rules
 from niaga.fraud.schema import problems_table, read_transactions
 from niaga.fraud.scorer import OUTPUT_COLUMNS, FraudScorer
-from niaga.modeling import fingerprint, load_model, save_model
+from niaga.modeling import fingerprint, load_model, overlap_note, row_hashes, save_model, training_overlap
 
 RULES_FILE = "rules.yaml"
 INVALID_ROWS_FILE = "invalid_rows.csv"
@@ -90,22 +90,23 @@ def train(paths, out: str | Path, rules_path: str | Path | None = None, labels_p
     if not labelled.any():
         raise DataError(f"{', '.join(map(str, [paths] if isinstance(paths, (str, Path)) else paths))}: no labels "
                         "(a label column: label, TX_FRAUD, class, is_fraud) — nothing to train on")
-    model = FraudModel(label_delay_days=label_delay_days, **params)
+    model = FraudModel(label_delay_days=label_delay_days, **{"verbose": log is not None, **params})
     start = time.perf_counter()
     model.fit(features[labelled], y[labelled].to_numpy(), ip_countries=ip)
     metrics = {"training_rows": int(labelled.sum()), "frauds": int(y[labelled].sum()),
                "unlabelled_rows": int((~labelled).sum()), "invalid_rows": int(len(problems["row"].unique())),
                "fit_seconds": round(time.perf_counter() - start, 2), "validation": model.validation_}
     ids = canonical.loc[features.index[labelled], "transaction_id"]
+    Path(out).mkdir(parents=True, exist_ok=True)
+    (Path(out) / RULES_FILE).write_text(rules.text, encoding="utf-8")  # before save_model: an artifact with its sha256
     save_model(model, out, labels=["legit", "fraud"], metrics=metrics, data_sha256=fingerprint(ids, y[labelled]),
-               data_rows=int(labelled.sum()),
+               data_rows=int(labelled.sum()), training_rows=row_hashes(ids),
                extra={"training_sources": [str(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)],
                       "features": model.columns_, "label_delay_days": label_delay_days,
                       "feature_importance": dict(zip(model.columns_, map(float, model.booster_.feature_importance(
                           "gain").round(2))))})
-    (Path(out) / RULES_FILE).write_text(rules.text, encoding="utf-8")
     if len(problems):  # the rows left out of training, with row, field and reason
-        write_table(problems, Path(out) / INVALID_ROWS_FILE)
+        write_table(problems, Path(out) / INVALID_ROWS_FILE, create_parent=True)
         _say(log, f"the invalid rows are listed in {Path(out) / INVALID_ROWS_FILE}")
     return model, metrics
 
@@ -117,10 +118,15 @@ def load_scorer(model_dir: str | Path, rules_path: str | Path | None = None,
     return FraudScorer(model, rules, label_delay_days)
 
 
-def log_decisions(path: str | Path | None, canonical: pd.DataFrame, scored: pd.DataFrame) -> None:
+def log_decisions(path: str | Path | None, canonical: pd.DataFrame, scored: pd.DataFrame,
+                  log: Callable | None = print) -> None:
+    """Append the decisions to the log at ``path`` (none when None) and say where it is and how big it grew."""
     if path:
         with DecisionLog(path) as decision_log:
-            decision_log.append(canonical, scored)
+            added = decision_log.append(canonical, scored)
+            total, open_cases = sum(decision_log.counts().values()), decision_log.case_count("open")
+        _say(log, f"logged {added:,} decisions to {path} (now {total:,}; {open_cases:,} open review cases: "
+                  "'niaga fraud cases'; --no-log to skip)")
 
 
 def default_log(model_dir: str | Path) -> Path:
@@ -135,11 +141,9 @@ def score_file(model_dir: str | Path, input_path: str | Path, output_path: str |
     canonical, raw = read_transactions([input_path], log)
     report_problems(canonical, log)
     scored = scorer.score_frame(canonical, progress=True)
-    result = raw.drop(columns=[c for c in OUTPUT_COLUMNS if c in raw.columns])
-    for column in OUTPUT_COLUMNS:
-        result[column] = scored[column].to_numpy()
+    result = with_outputs(raw, {column: scored[column].to_numpy() for column in OUTPUT_COLUMNS})
     write_table(result, output_path)
-    log_decisions(log_path, canonical, scored)
+    log_decisions(log_path, canonical, scored, log)
     return result
 
 
@@ -162,8 +166,10 @@ def summarize(scored: pd.DataFrame, labels: pd.Series) -> dict:
 
 def replay(model_dir: str | Path, paths, output_path: str | Path | None = None,
            label_delay_days: float | None = None, log_path: str | Path | None = None,
-           batch_size: int = 2048) -> dict:
-    """Stream files through the real-time scorer in timestamp order, labels fed back after their delay."""
+           batch_size: int = 2048, report_dir: str | Path | None = None) -> dict:
+    """Stream files through the real-time scorer in timestamp order, labels fed back after their delay.
+
+    ``report_dir``: also write the standard report (needs labelled rows)."""
     scorer = load_scorer(model_dir, label_delay_days=label_delay_days)
     canonical, _ = read_transactions(paths)
     start = time.perf_counter()
@@ -176,10 +182,17 @@ def replay(model_dir: str | Path, paths, output_path: str | Path | None = None,
     if output_path:
         write_table(scored[["transaction_id"] + OUTPUT_COLUMNS], output_path)
     log_decisions(log_path, canonical, scored)
+    if report_dir:
+        write_report(report_dir, canonical, scored, title="Fraud replay",
+                     context={"model": str(model_dir), "data": ", ".join(map(str, paths)),
+                              "label delay (days)": scorer.config.label_delay_days,
+                              "transactions per second": summary["transactions_per_second"]}, model_dir=model_dir,
+                     thresholds=scorer.rules.thresholds)
     return summary
 
 
-def plot_precision_recall(y, score, path: Path, title: str) -> Path:
+def plot_precision_recall(y, score, path: Path, title: str, thresholds: dict[str, float] | None = None) -> Path:
+    """The precision-recall curve of the score, with the decision thresholds (challenge, review, block) marked."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -187,12 +200,20 @@ def plot_precision_recall(y, score, path: Path, title: str) -> Path:
     from sklearn.metrics import precision_recall_curve
 
     precision, recall, _ = precision_recall_curve(y, score)
-    fig, ax = plt.subplots(figsize=(5, 4))
-    ax.plot(recall, precision)
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    ax.plot(recall, precision, label="fraud score")
+    y = np.asarray(y) == 1
+    for (decision, threshold), marker in zip(sorted((thresholds or {}).items(), key=lambda kv: kv[1]), "os^"):
+        flagged = np.asarray(score) >= threshold
+        if flagged.any() and y.any():
+            ax.plot((flagged & y).sum() / y.sum(), (flagged & y).sum() / flagged.sum(), marker, markersize=8,
+                    label=f"{decision}: score ≥ {threshold:g}")
     ax.set_xlabel("recall")
     ax.set_ylabel("precision")
     ax.set_title(title)
     ax.grid(alpha=0.3)
+    if thresholds:
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -205,9 +226,26 @@ def evaluate(model_dir: str | Path, paths, report_dir: str | Path, rules_path: s
     scorer = load_scorer(model_dir, rules_path)
     canonical, _ = read_transactions(paths)
     scored = scorer.score_frame(canonical, progress=True, desc="evaluating")
+    return write_report(report_dir, canonical, scored, title="Fraud model evaluation",
+                        context={"model": str(model_dir), "data": ", ".join(map(str, paths)),
+                                 "label delay (days)": scorer.config.label_delay_days}, model_dir=model_dir,
+                        thresholds=scorer.rules.thresholds)
+
+
+def write_report(report_dir: str | Path, canonical: pd.DataFrame, scored: pd.DataFrame, title: str,
+                 context: dict, model_dir: str | Path | None = None,
+                 thresholds: dict[str, float] | None = None) -> dict:
+    """The standard report of scored, labelled transactions: metrics.json (fraud metrics and decisions),
+    report.md, a confusion matrix of flagged (any decision but approve) vs fraud, the precision-recall curve.
+    With ``model_dir``, transactions the model was trained on are counted and warned about."""
+    if model_dir is not None:
+        warning = overlap_note(training_overlap(model_dir, canonical["transaction_id"]))
+        if warning:
+            note(warning)
+            context = {**context, "WARNING": warning}
     known = canonical["label"].notna().to_numpy() & scored["fraud_score"].notna().to_numpy()
     if not known.any() or canonical.loc[known, "label"].nunique() < 2:
-        raise DataError("evaluation needs labelled rows of both classes (a label column: label, TX_FRAUD, class)")
+        raise DataError("a report needs labelled rows of both classes (a label column: label, TX_FRAUD, class)")
     y = canonical["label"].to_numpy(dtype=float)[known]
     score = scored["fraud_score"].to_numpy()[known]
     day = np.floor(canonical["ts"].to_numpy()[known] / 86400.0)
@@ -217,11 +255,10 @@ def evaluate(model_dir: str | Path, paths, report_dir: str | Path, rules_path: s
     flagged = np.where(scored["decision"].to_numpy()[known] != "approve", "fraud", "legit")
     report_dir = Path(report_dir)
     write_classification_report(report_dir, metrics, truth, flagged, ["legit", "fraud"],
-                                title="Fraud model evaluation (flagged = any decision but approve)",
-                                context={"model": str(model_dir), "data": ", ".join(map(str, paths)),
-                                         "rows scored": int(known.sum()),
-                                         "label delay (days)": scorer.config.label_delay_days})
-    plot_precision_recall(y, score, report_dir / "precision_recall.png", "Fraud score: precision vs recall")
+                                title=f"{title} (flagged = any decision but approve)",
+                                context={**context, "rows scored": int(known.sum())})
+    plot_precision_recall(y, score, report_dir / "precision_recall.png", "Fraud score: precision vs recall",
+                          thresholds)
     with open(report_dir / "report.md", "a", encoding="utf-8") as fh:
         fh.write("\n## Precision-recall curve\n\n![precision-recall](precision_recall.png)\n")
     return metrics

@@ -145,6 +145,17 @@ def load_rules(path: str | Path | None = None) -> RuleSet:
     return parse_rules(text, str(path))
 
 
+def _section(spec: dict, key: str, kind: type, where: str):
+    """``spec[key]`` (empty when absent), refusing a value of the wrong shape with a line that names it."""
+    value = spec.get(key)
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        shape = "a mapping (name: value lines)" if kind is dict else "a list (lines starting with '-')"
+        raise DataError(f"{where}: '{key}' must be {shape}, got {type(value).__name__} {str(value)[:40]!r}")
+    return value
+
+
 def parse_rules(text: str, source: str = "rules") -> RuleSet:
     try:
         spec = yaml.safe_load(text) or {}
@@ -152,24 +163,27 @@ def parse_rules(text: str, source: str = "rules") -> RuleSet:
         raise DataError(f"{source}: not valid YAML ({str(exc).splitlines()[0]})") from exc
     if not isinstance(spec, dict):
         raise DataError(f"{source}: expected a mapping with 'rules', 'lists' and 'decision'")
-    decision = spec.get("decision") or {}
-    thresholds = {**DEFAULT_THRESHOLDS, **(decision.get("thresholds") or {})}
+    unknown = sorted(map(str, set(spec) - {"rules", "lists", "decision"}))
+    if unknown:
+        raise DataError(f"{source}: unknown top-level key(s) {unknown}; expected 'rules', 'lists' and 'decision'")
+    decision = _section(spec, "decision", dict, source)
+    thresholds = {**DEFAULT_THRESHOLDS, **_section(decision, "thresholds", dict, f"{source}: decision")}
     if set(thresholds) != set(DEFAULT_THRESHOLDS) or not all(isinstance(v, (int, float)) for v in thresholds.values()):
         raise DataError(f"{source}: decision.thresholds must give numbers for challenge, review and block")
     if not thresholds["challenge"] <= thresholds["review"] <= thresholds["block"]:
         raise DataError(f"{source}: decision.thresholds must satisfy challenge <= review <= block, got {thresholds}")
-    severity_decision = {**DEFAULT_SEVERITY_DECISION, **(decision.get("severity") or {})}
+    severity_decision = {**DEFAULT_SEVERITY_DECISION, **_section(decision, "severity", dict, f"{source}: decision")}
     bad = {k: v for k, v in severity_decision.items() if k not in SEVERITIES or v not in DECISIONS}
     if bad:
         raise DataError(f"{source}: decision.severity: {bad} — severities are {', '.join(SEVERITIES[:4])}, "
                         f"decisions {', '.join(DECISIONS)}")
     lists = {}
-    for name, members in (spec.get("lists") or {}).items():
+    for name, members in _section(spec, "lists", dict, source).items():
         if not isinstance(members, list):
             raise DataError(f"{source}: list {name!r} must be a YAML list")
         lists[str(name)] = {member_key(m) for m in members}
     rules, seen = [], set()
-    for i, item in enumerate(spec.get("rules") or [], start=1):
+    for i, item in enumerate(_section(spec, "rules", list, source), start=1):
         if not isinstance(item, dict):
             raise DataError(f"{source}: rule #{i} must be a mapping with id, severity, reason and when")
         rule_id = str(item.get("id") or "").strip()

@@ -117,7 +117,7 @@ def normalize(frame: pd.DataFrame, source: str | Path = "input") -> pd.DataFrame
         wanted = "; ".join(f"{f}: one of {', '.join(ALIASES[f])}" for f in missing)
         raise DataError(f"{source}: no column for {wanted}; columns present: {', '.join(map(str, frame.columns[:20]))}")
     n = len(frame)
-    out = pd.DataFrame({"row": np.arange(1, n + 1)}, index=frame.index)
+    out = pd.DataFrame({"row": np.arange(2, n + 2)}, index=frame.index)  # the file's line: header = 1
     error = np.full(n, "", dtype=object)
 
     def flag(mask, text, values: pd.Series | None = None) -> None:
@@ -173,7 +173,7 @@ def normalize(frame: pd.DataFrame, source: str | Path = "input") -> pd.DataFrame
 
 
 def problems_table(canonical: pd.DataFrame) -> pd.DataFrame:
-    """One line per problem: row (1-based, header not counted), field, reason."""
+    """One line per problem: row (the line in the file, header = 1, as everywhere in niaga), field, reason."""
     bad = canonical.loc[canonical["error"] != "", ["row", "transaction_id", "error"]]
     lines = [(row, tx, part.split(":", 1)[0], part.split(":", 1)[1].strip())
              for row, tx, error in bad.itertuples(index=False) for part in error.split("; ")]

@@ -1,1 +1,2 @@
-"""Review emotion and sentiment: classifiers of Indonesian review text (TF-IDF, neural, transformer)."""
+"""Review emotion and sentiment: the shared text classifiers of ``niaga.text.classify`` applied to Indonesian
+reviews (TF-IDF, neural, transformer), saved and checked as "reviews" models."""

@@ -5,7 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from niaga.reviews.pipeline import MODEL_KINDS
+from niaga.text.classify.pipeline import MODEL_KINDS
+
+
+HELP_EXAMPLES = {
+    "train": "niaga reviews train --data examples/reviews_train.csv --text-col 'Customer Review' "
+             "--label-col Emotion --out runs/emotion",
+    "predict": "niaga reviews predict --model runs/emotion --input examples/reviews.csv --text-col review "
+               "--output runs/reviews-labelled.csv",
+    "evaluate": "niaga reviews evaluate --model runs/emotion --data examples/reviews_test.csv "
+                "--text-col 'Customer Review' --label-col Emotion --report runs/emotion-test",
+    "classify": "niaga reviews classify --model runs/emotion \"barangnya bagus bgt, makasih seller\"",
+}
 
 
 def register(sub, name: str, help_: str) -> None:
@@ -15,8 +26,8 @@ def register(sub, name: str, help_: str) -> None:
 
     train = commands.add_parser("train", help="train a classifier on a labelled CSV and save it to a directory")
     train.add_argument("--data", required=True, help="labelled table (CSV, TSV, parquet)")
-    train.add_argument("--text-col", required=True)
-    train.add_argument("--label-col", required=True)
+    train.add_argument("--text-col", required=True, help="column holding the review text")
+    train.add_argument("--label-col", required=True, help="column holding the label (emotion, sentiment ...)")
     train.add_argument("--out", required=True, help="model directory to write")
     train.add_argument("--model", choices=MODEL_KINDS, default="tfidf",
                        help="tfidf (fast default), neural (PyTorch, pretrained embeddings), transformer (Hugging Face)")
@@ -29,31 +40,32 @@ def register(sub, name: str, help_: str) -> None:
 
     predict = commands.add_parser("predict", help="classify a table's text column; adds label, confidence, error")
     predict.add_argument("--model", required=True, help="model directory")
-    predict.add_argument("--input", required=True)
-    predict.add_argument("--text-col", required=True)
-    predict.add_argument("--output", required=True)
+    predict.add_argument("--input", "--data", dest="input", required=True, help="table of reviews to classify")
+    predict.add_argument("--text-col", required=True, help="column holding the review text")
+    predict.add_argument("--output", "--out", dest="output", required=True,
+                         help="table to write (.csv, .tsv, .parquet, .xlsx, .jsonl): the input plus label, confidence, error")
     predict.set_defaults(handler=predict_command)
 
     evaluate = commands.add_parser("evaluate", help="score a model on a labelled table and write a report")
-    evaluate.add_argument("--model", required=True)
-    evaluate.add_argument("--data", required=True)
-    evaluate.add_argument("--text-col", required=True)
-    evaluate.add_argument("--label-col", required=True)
+    evaluate.add_argument("--model", required=True, help="model directory")
+    evaluate.add_argument("--data", required=True, help="labelled table the model did not train on")
+    evaluate.add_argument("--text-col", required=True, help="column holding the review text")
+    evaluate.add_argument("--label-col", required=True, help="column holding the true label")
     evaluate.add_argument("--report", required=True, help="directory for metrics.json, confusion_matrix.png, report.md")
     evaluate.set_defaults(handler=evaluate_command)
 
     classify = commands.add_parser("classify", help="classify texts given as arguments (or stdin lines)")
-    classify.add_argument("--model", required=True)
+    classify.add_argument("--model", required=True, help="model directory")
     classify.add_argument("texts", nargs="*", help="texts; none: one per line from stdin")
     classify.set_defaults(handler=classify_command)
 
 
 def train_command(args: argparse.Namespace) -> int:
-    from niaga.cli import parse_params
+    from niaga.params import parse_params
     from niaga.errors import NiagaError
-    from niaga.reviews.pipeline import train
+    from niaga.reviews.pipeline import make_model, train
 
-    params = parse_params(args.param)
+    params = parse_params(args.param, valid=list(make_model(args.model).get_params(deep=False)))
     try:
         model, metrics = train(args.data, args.text_col, args.label_col, args.out, kind=args.model, cv=args.cv, report_dir=args.report,
                                log=lambda m: print(m, file=sys.stderr), **params)
@@ -68,7 +80,7 @@ def predict_command(args: argparse.Namespace) -> int:
     from niaga.reviews.pipeline import predict_file
 
     result = predict_file(args.model, args.input, args.text_col, args.output)
-    bad = int((result["error"] != "").sum())
+    bad = int((result["label"] == "").sum())
     print(f"wrote {len(result)} rows to {args.output}" + (f" ({bad} not classified: see the error column)" if bad else ""))
     return 0
 

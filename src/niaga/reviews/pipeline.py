@@ -1,213 +1,34 @@
-"""Train, predict and evaluate review classifiers on tables: what the CLI and the API call.
-
-Rows are never silently dropped: a row whose text is empty or not text is written out with an empty
-label and the reason in an ``error`` column; training and evaluation count the rows they skip and say so.
-"""
+"""Review emotion and sentiment: the shared text classifiers (``niaga.text.classify``) trained, applied and
+evaluated as "reviews" models. What the CLI and the API call."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import pandas as pd
 
-from tqdm.auto import tqdm
+from niaga.text.classify import pipeline as shared
+from niaga.text.classify.base import TextClassifier
+from niaga.text.classify.pipeline import MODEL_KINDS, make_model  # noqa: F401  (the kinds a review model may be)
 
-from niaga.data.io import read_table, require_columns, write_table
-from niaga.errors import DataError
-from niaga.evaluation import classification_metrics, cross_validate, write_classification_report
-from niaga.modeling import fingerprint, load_model, save_model
-from niaga.reviews.base import TextClassifier
-
-MODEL_KINDS = ("tfidf", "neural", "transformer")
-
-
-def make_model(kind: str = "tfidf", **params) -> TextClassifier:
-    """A fresh, unfitted review classifier of the named kind (heavy libraries imported only when asked)."""
-    if kind == "tfidf":
-        from niaga.reviews.tfidf import TfidfTextClassifier as cls
-    elif kind == "neural":
-        from niaga.reviews.neural import NeuralTextClassifier as cls
-    elif kind == "transformer":
-        from niaga.reviews.transformer import TransformerTextClassifier as cls
-    else:
-        raise ValueError(f"unknown model kind {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
-    return cls(**params)
-
-
-def text_errors(values: pd.Series) -> pd.Series:
-    """Per row: "" when the cell holds text, else why it cannot be classified."""
-    def reason(value) -> str:
-        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-            return "empty text"
-        if not isinstance(value, str):
-            return f"not text ({type(value).__name__} {value!r})"
-        if not value.strip():
-            return "empty text"
-        return ""
-    return values.map(reason).astype(str)
-
-
-def labels_as_text(values: pd.Series) -> pd.Series:
-    """Labels as strings; whole-number floats (star ratings read next to blanks) lose their ".0"."""
-    if pd.api.types.is_float_dtype(values) and values.dropna().eq(values.dropna().round()).all():
-        values = values.astype("Int64")
-    return values.astype("string")
-
-
-def label_errors(values: pd.Series) -> pd.Series:
-    return values.map(lambda v: "missing label" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
-                      or (isinstance(v, str) and not v.strip()) else "").astype(str)
-
-
-@dataclass
-class LabelledTable:
-    """Texts and labels read from a table, with the rows that could not be used and why."""
-
-    texts: list[str]
-    labels: list[str]
-    skipped: pd.DataFrame = field(default_factory=pd.DataFrame)
-    source: str = ""
-
-
-def read_labelled(path: str | Path, text_col: str, label_col: str) -> LabelledTable:
-    frame = read_table(path)
-    require_columns(frame, [text_col, label_col], path)
-    return labelled_rows(frame, text_col, label_col, str(path))
-
-
-def labelled_rows(frame: pd.DataFrame, text_col: str, label_col: str, source: str = "") -> LabelledTable:
-    """The rows with both a text and a label; the others listed with their file row number and the reason."""
-    labels = labels_as_text(frame[label_col])
-    problems = text_errors(frame[text_col])
-    problems = problems.where(problems != "", label_errors(labels))
-    ok = (problems == "").to_numpy()
-    skipped = frame.loc[~ok, [text_col, label_col]].assign(row=frame.index[~ok] + 2, error=problems[~ok])
-    return LabelledTable(texts=frame.loc[ok, text_col].astype(str).tolist(),
-                         labels=labels[ok].astype(str).str.strip().tolist(),
-                         skipped=skipped.reset_index(drop=True), source=source)
+TASK = "reviews"
 
 
 def train(path: str | Path, text_col: str, label_col: str, out: str | Path, kind: str = "tfidf", cv: int | None = None,
           report_dir: str | Path | None = None, log: Callable[[str], None] = print,
           **params) -> tuple[TextClassifier, dict]:
-    """Train on a labelled table and save the model to ``out``; returns the model and its metrics.
-
-    ``cv`` folds of cross-validation (grouped by normalized text) estimate quality before the final
-    fit; by default 5 for the fast TF-IDF model and none for the slow ones. With ``report_dir`` the
-    out-of-fold predictions are written there as an evaluation report.
-    """
-    table = read_labelled(path, text_col, label_col)
-    log_skipped(table, log)
-    cv = (5 if kind == "tfidf" else 0) if cv is None else cv
-    model = make_model(kind, **params)
-    return fit_and_save(model, table.texts, table.labels, out, cv=cv, report_dir=report_dir, log=log,
-                        skipped_rows=len(table.skipped),
-                        extra={"text_col": text_col, "label_col": label_col, "model_kind": kind,
-                               "training_source": str(path)})
+    """Train a review classifier on a labelled table and save it to ``out``."""
+    return shared.train(path, text_col, label_col, out, task=TASK, kind=kind, cv=cv, report_dir=report_dir, log=log,
+                        **params)
 
 
-def log_skipped(table: LabelledTable, log: Callable[[str], None]) -> None:
-    if len(table.skipped):
-        log(f"skipped {len(table.skipped)} row(s) that cannot train: "
-            + "; ".join(f"row {r.row}: {r.error}" for r in table.skipped.head(5).itertuples())
-            + (" ..." if len(table.skipped) > 5 else ""))
+def predict_file(model_dir: str | Path, input_path: str | Path, text_col: str,
+                 output_path: str | Path) -> pd.DataFrame:
+    """The input table with ``label``, ``confidence`` and ``error`` added, written to ``output_path``."""
+    return shared.predict_file(model_dir, input_path, text_col, output_path, task=TASK)
 
 
-def fit_and_save(model: TextClassifier, texts: list[str], labels: list[str], out: str | Path, *, cv: int = 0,
-                 report_dir: str | Path | None = None, log: Callable[[str], None] = print, skipped_rows: int = 0,
-                 groups=None, extra: dict | None = None) -> tuple[TextClassifier, dict]:
-    """Cross-validate (optional), fit on all texts and save with metadata; returns the model and its metrics.
-
-    ``groups`` keeps related texts in one fold (default: identical normalized texts).
-    """
-    texts, labels = model.check_training_data(texts, labels)
-    metrics: dict = {"training_rows": len(texts), "skipped_rows": int(skipped_rows)}
-    if cv and cv > 1:
-        groups = [" ".join(t.lower().split()) for t in texts] if groups is None else groups
-        result = cross_validate(model, texts, labels, n_splits=cv, groups=groups)
-        metrics["cv"] = {"n_splits": cv, **{k: v for k, v in result["mean"].items()}}
-        if report_dir:
-            classes = sorted(set(labels))
-            oof = classification_metrics(labels, result["oof_pred"], classes=classes)
-            write_classification_report(report_dir, {**oof, "cv_folds": cv}, labels, result["oof_pred"], classes,
-                                        title=f"{cv}-fold cross-validation: {(extra or {}).get('training_source', '')}",
-                                        context={**(extra or {}), "rows": len(texts),
-                                                 "grouping": "related texts stay in one fold"})
-        log(f"{cv}-fold CV: macro-F1 {result['mean']['f1_macro']:.4f} ± {result['mean']['f1_macro_std']:.4f}, "
-            f"accuracy {result['mean']['accuracy']:.4f}")
-    start = time.perf_counter()
-    model.fit(texts, labels)
-    metrics["fit_seconds"] = round(time.perf_counter() - start, 3)
-    save_model(model, out, labels=model.classes_, metrics=metrics, data_sha256=fingerprint(texts, labels),
-               data_rows=len(texts), extra=extra)
-    return model, metrics
-
-
-def predict_frame(model: TextClassifier, frame: pd.DataFrame, text_col: str, batch_size: int = 4096,
-                  progress: bool = False) -> pd.DataFrame:
-    """The input columns plus ``label``, ``confidence`` and ``error`` (empty when the row was classified)."""
-    errors = text_errors(frame[text_col])
-    ok = np.flatnonzero((errors == "").to_numpy())
-    labels = np.full(len(frame), "", dtype=object)
-    confidence = np.full(len(frame), np.nan)
-    texts = frame[text_col].to_numpy()[ok]
-    for start in tqdm(range(0, len(ok), batch_size), desc="classifying", disable=not progress or len(ok) <= batch_size):
-        rows = ok[start:start + batch_size]
-        labels[rows], confidence[rows] = model.predict_with_confidence(list(texts[start:start + batch_size]))
-    out = frame.copy()
-    out["label"] = labels
-    out["confidence"] = np.round(confidence, 6)
-    out["error"] = errors.to_numpy()
-    return out
-
-
-def predict_file(model_dir: str | Path, input_path: str | Path, text_col: str, output_path: str | Path,
-                 task: str = "reviews") -> pd.DataFrame:
-    model = load_model(model_dir, task=task)
-    frame = read_table(input_path)
-    require_columns(frame, [text_col], input_path)
-    result = predict_frame(model, frame, text_col, progress=True)
-    write_table(result, output_path)
-    return result
-
-
-def evaluate(model_dir: str | Path, path: str | Path, text_col: str, label_col: str, report_dir: str | Path,
-             task: str = "reviews") -> dict:
-    """Score a saved model on a labelled table and write the report (metrics.json, confusion matrix, report.md)."""
-    model = load_model(model_dir, task=task)
-    table = read_labelled(path, text_col, label_col)
-    if not table.texts:
-        raise DataError(f"{path}: no row with both text in {text_col!r} and a label in {label_col!r}")
-    return evaluate_texts(model, table.texts, table.labels, report_dir, title=f"Evaluation: {Path(path).name}",
-                          context={"model": str(model_dir), "data": str(path), "rows evaluated": len(table.texts),
-                                   "rows skipped (no text or label)": int(len(table.skipped))},
-                          skipped_rows=len(table.skipped))
-
-
-def evaluate_texts(model: TextClassifier, texts: list[str], labels: list[str], report_dir: str | Path, title: str,
-                   context: dict, skipped_rows: int = 0) -> dict:
-    """Metrics of a fitted model on labelled texts, written as a report; labels that differ only in case match."""
-    start = time.perf_counter()
-    pred, proba = model.predict_and_proba(texts)
-    seconds = time.perf_counter() - start
-    classes = list(model.classes_)
-    by_case = {str(c).casefold(): c for c in classes}
-    renamed = {label: by_case[label.casefold()] for label in set(labels) - set(classes)
-               if label.casefold() in by_case}
-    if renamed:  # "positive" in the data, "Positive" in the model: the same label
-        labels = [renamed.get(label, label) for label in labels]
-    unseen = sorted(set(labels) - set(classes))
-    metrics = classification_metrics(labels, pred, proba, classes=classes)
-    metrics["skipped_rows"] = int(skipped_rows)
-    metrics["texts_per_second"] = len(texts) / seconds if seconds > 0 else float("inf")
-    context = dict(context)
-    if renamed:
-        context["labels matched ignoring case"] = ", ".join(f"{a} → {b}" for a, b in sorted(renamed.items()))
-    if unseen:
-        context["labels not known to the model"] = ", ".join(unseen)
-    write_classification_report(report_dir, metrics, labels, pred, classes + unseen, title=title, context=context)
-    return metrics
+def evaluate(model_dir: str | Path, path: str | Path, text_col: str, label_col: str, report_dir: str | Path) -> dict:
+    """Metrics of a saved review model on a labelled table, written as a report."""
+    return shared.evaluate(model_dir, path, text_col, label_col, report_dir, task=TASK)

@@ -9,6 +9,18 @@ import sys
 from niaga.social.models import MODEL_KINDS
 
 
+HELP_EXAMPLES = {
+    "train": "niaga social train --data examples/tweets_train.csv --text-col text --label-col label --out runs/social",
+    "predict": "niaga social predict --model runs/social --input examples/posts.csv --text-col text "
+               "--output runs/posts-labelled.csv",
+    "extract": "niaga social extract --input examples/posts.csv --text-col text --output runs/posts-extracted.csv",
+    "evaluate": "niaga social evaluate --model runs/social --data examples/tweets_test.csv --text-col text "
+                "--label-col label --report runs/social-test",
+    "grid": "niaga social grid --data ../shared/data/text/ecommerce_tweets_labelled/tweets_train.csv --text-col text "
+            "--label-col label --report runs/social-grid",
+}
+
+
 def register(sub, name: str, help_: str) -> None:
     from niaga.social.pipeline import DEFAULT_KIND
 
@@ -19,8 +31,8 @@ def register(sub, name: str, help_: str) -> None:
     train = commands.add_parser("train", help="train the transaction classifier (and the activity classifier when "
                                               "the table has an activity column)")
     train.add_argument("--data", required=True, help="labelled table (CSV, TSV, parquet)")
-    train.add_argument("--text-col", required=True)
-    train.add_argument("--label-col", required=True)
+    train.add_argument("--text-col", required=True, help="column holding the post text")
+    train.add_argument("--label-col", required=True, help="column holding TRANSACTION / NON_TRANSACTION")
     train.add_argument("--out", required=True, help="model directory to write")
     train.add_argument("--model", choices=MODEL_KINDS, default=DEFAULT_KIND,
                        help=f"svm-rbf (the paper's recipe), linear (TF-IDF word + char, the default: best on CV), "
@@ -33,31 +45,34 @@ def register(sub, name: str, help_: str) -> None:
 
     predict = commands.add_parser("predict", help="classify posts; adds label, confidence, activity, extraction columns")
     predict.add_argument("--model", required=True, help="model directory")
-    predict.add_argument("--input", required=True)
-    predict.add_argument("--text-col", required=True)
-    predict.add_argument("--output", required=True)
+    predict.add_argument("--input", "--data", dest="input", required=True, help="table of posts to classify")
+    predict.add_argument("--text-col", required=True, help="column holding the post text")
+    predict.add_argument("--output", "--out", dest="output", required=True,
+                         help="table to write: the input plus label, confidence, activity, extraction columns, error")
     predict.set_defaults(handler=predict_command)
 
     extract = commands.add_parser("extract", help="read price, payment method, quantity, product from any text (no model)")
-    extract.add_argument("--input", required=True)
-    extract.add_argument("--text-col", required=True)
-    extract.add_argument("--output", required=True)
+    extract.add_argument("--input", "--data", dest="input", required=True, help="table of texts (posts, chats, reviews)")
+    extract.add_argument("--text-col", required=True, help="column holding the text")
+    extract.add_argument("--output", "--out", dest="output", required=True,
+                         help="table to write: the input plus price, payment, quantity, product (with spans), error")
     extract.set_defaults(handler=extract_command)
 
     evaluate = commands.add_parser("evaluate", help="score a model on a labelled table; writes metrics.json and plots")
-    evaluate.add_argument("--model", required=True)
-    evaluate.add_argument("--data", required=True)
-    evaluate.add_argument("--text-col", required=True)
-    evaluate.add_argument("--label-col", required=True)
-    evaluate.add_argument("--activity-col", default="activity")
+    evaluate.add_argument("--model", required=True, help="model directory")
+    evaluate.add_argument("--data", required=True, help="labelled table the model did not train on")
+    evaluate.add_argument("--text-col", required=True, help="column holding the post text")
+    evaluate.add_argument("--label-col", required=True, help="column holding the true label")
+    evaluate.add_argument("--activity-col", default="activity",
+                          help="column holding the true activity, scored when present (default activity)")
     evaluate.add_argument("--report", required=True, help="directory for metrics.json, confusion matrices, report.md")
     evaluate.set_defaults(handler=evaluate_command)
 
     grid = commands.add_parser("grid", help="the paper's protocol: DF-threshold curve, C × γ grid with k-fold CV, "
                                             "test accuracy of the best pair")
     grid.add_argument("--data", required=True, help="labelled training table")
-    grid.add_argument("--text-col", required=True)
-    grid.add_argument("--label-col", required=True)
+    grid.add_argument("--text-col", required=True, help="column holding the post text")
+    grid.add_argument("--label-col", required=True, help="column holding the label")
     grid.add_argument("--report", required=True, help="directory for grid.csv, grid.png, df_curve.png, metrics.json, report.md")
     grid.add_argument("--test", help="labelled test table; default: hold out --test-size of --data "
                                      "(stratified, near-duplicates kept together)")
@@ -85,7 +100,8 @@ def log(message: str) -> None:
 
 def train_command(args: argparse.Namespace) -> int:
     from niaga.errors import NiagaError
-    from niaga.cli import parse_params
+    from niaga.params import parse_params
+    from niaga.social.models import make_model
     from niaga.social.pipeline import train
 
     if args.report and not args.cv:
@@ -93,7 +109,7 @@ def train_command(args: argparse.Namespace) -> int:
     try:
         summary = train(args.data, args.text_col, args.label_col, args.out, kind=args.model,
                         activity_col=args.activity_col, cv=args.cv, report_dir=args.report, log=log,
-                        **parse_params(args.param))
+                        **parse_params(args.param, valid=list(make_model(args.model).get_params(deep=False))))
     except (TypeError, ValueError) as exc:  # a bad --param or unusable labels
         raise NiagaError(str(exc)) from exc
     activity = summary.get("activity")
@@ -108,20 +124,26 @@ def predict_command(args: argparse.Namespace) -> int:
     from niaga.social.pipeline import predict_file
 
     result = predict_file(args.model, args.input, args.text_col, args.output)
-    errors = int((result["error"] != "").sum())
-    counts = result.loc[result["error"] == "", "label"].value_counts().to_dict()
-    print(f"classified {len(result) - errors} posts {counts}; {errors} with an error (empty label); "
+    errors = int((result["label"] == "").sum())
+    counts = result.loc[result["label"] != "", "label"].value_counts().to_dict()
+    print(f"classified {len(result) - errors} posts {counts}; {errors} not classified (see the error column); "
           f"written to {args.output}")
     return 0
 
 
 def extract_command(args: argparse.Namespace) -> int:
-    from niaga.data.io import read_table, require_columns, write_table
+    import pandas as pd
+
+    from niaga.data.io import read_table, require_columns, with_outputs, write_table
     from niaga.social.extract import extract_frame
+    from niaga.text.classify.pipeline import bounded_texts
 
     frame = read_table(args.input)
     require_columns(frame, [args.text_col], args.input)
-    result = extract_frame(frame, args.text_col)
+    texts, notes = bounded_texts(frame[args.text_col])
+    extracted = extract_frame(pd.DataFrame({"text": texts.to_numpy()}), "text").drop(columns="text")
+    extracted["error"] = extracted["error"].where(extracted["error"] != "", notes.to_numpy())
+    result = with_outputs(frame, extracted)
     write_table(result, args.output)
     found = {col: int((result[col].astype("string").fillna("") != "").sum())
              for col in ("price", "payment_method", "quantity", "product")}
@@ -145,7 +167,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
 def grid_command(args: argparse.Namespace) -> int:
     from niaga.errors import NiagaError
     from niaga.social.grid import PAPER_GRID, run_grid, split_holdout
-    from niaga.reviews.pipeline import read_labelled
+    from niaga.text.classify.pipeline import read_labelled
 
     train = read_labelled(args.data, args.text_col, args.label_col)
     if args.test:

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from niaga.reviews.base import TextClassifier
-from niaga.reviews.tfidf import TfidfTextClassifier
+from niaga.text.classify.base import TextClassifier
 
 MODEL_KINDS = ("svm-rbf", "linear", "neural")
 
 
-class LinearPostClassifier(TfidfTextClassifier):
-    """The reviews issue's TF-IDF word + character linear model, for posts."""
-
-    task = "social"
-
-
 def make_model(kind: str, **params) -> TextClassifier:
-    """A fresh classifier of the named kind (PyTorch imported only for the neural one)."""
+    """A fresh classifier of the named kind: the paper's SVM, or the shared TF-IDF linear model ("linear") or
+    BiLSTM on pretrained embeddings ("neural") of ``niaga.text.classify`` (PyTorch imported only for that one)."""
     if kind == "svm-rbf":
         from niaga.social.paper import PaperSVMClassifier as cls
     elif kind == "linear":
-        cls = LinearPostClassifier
+        from niaga.text.classify.tfidf import TfidfTextClassifier as cls
     elif kind == "neural":
-        from niaga.social.neural import NeuralPostClassifier as cls
+        from niaga.text.classify.neural import NeuralTextClassifier as cls
     else:
         raise ValueError(f"unknown model kind {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
     return cls(**params)

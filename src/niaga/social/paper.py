@@ -15,11 +15,11 @@ from typing import Sequence
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import SVC
 
-from niaga.reviews.base import TextClassifier
-from niaga.text import TextNormalizer
+from niaga.text.classify.base import TextClassifier
+from niaga.text.features import CompactTfidfVectorizer
+from niaga.text.normalize import TextNormalizer
 
 #: Indonesian conjunctions (kata hubung), the only stopwords the paper removes. Not "sampai": in these
 #: posts it is mostly the verb "arrive" ("paket belum sampai"), not "until".
@@ -51,9 +51,11 @@ def document_frequency_curve(documents: Sequence[str], thresholds: Sequence[int]
     return {int(t): int((counts >= t).sum()) for t in thresholds}
 
 
-def paper_vectorizer(min_df: int = 16) -> TfidfVectorizer:
-    """Unigrams on whitespace tokens with document frequency ≥ ``min_df``; IDF from the documents it is fitted on."""
-    return TfidfVectorizer(min_df=min_df, token_pattern=None, tokenizer=str.split, lowercase=False, dtype=np.float64)
+def paper_vectorizer(min_df: int = 16) -> CompactTfidfVectorizer:
+    """Unigrams on whitespace tokens with document frequency ≥ ``min_df``; IDF from the documents it is fitted on.
+
+    ``\\S+`` tokens are ``str.split``'s, as a pattern rather than a function so the fitted model saves as data."""
+    return CompactTfidfVectorizer(min_df=min_df, token_pattern=r"\S+", lowercase=False, dtype=np.float64)
 
 
 class PaperSVMClassifier(TextClassifier):

@@ -6,21 +6,21 @@ column, the activity classifier in its ``activity/`` subdirectory, trained on th
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from niaga.data.io import read_table, require_columns, write_table
+from niaga.data.io import note, read_table, require_columns, with_outputs, write_table
 from niaga.errors import DataError
 from niaga.evaluation.cv import near_duplicate_groups
-from niaga.modeling import json_safe, load_model
-from niaga.reviews.pipeline import (LabelledTable, evaluate_texts, fit_and_save, labelled_rows, labels_as_text,
-                                    log_skipped, predict_frame)
+from niaga.modeling import load_model, write_json
 from niaga.social.models import make_model
+from niaga.text.classify.pipeline import (LabelledTable, bounded_texts, classify_texts, evaluate_texts, fit_and_save,
+                                          labelled_rows, labels_as_text, log_skipped, with_overlap)
 
+TASK = "social"
 ACTIVITY_DIR = "activity"
 DEFAULT_KIND = "linear"
 
@@ -53,7 +53,7 @@ def train(path: str | Path, text_col: str, label_col: str, out: str | Path, kind
     extra = {"text_col": text_col, "label_col": label_col, "model_kind": kind, "training_source": str(path),
              "transaction_label": positive}
     # Templated posts are near-copies: they stay in one fold so CV does not score texts the model nearly saw.
-    model, metrics = fit_and_save(make_model(kind, **params), table.texts, table.labels, out, cv=cv,
+    model, metrics = fit_and_save(make_model(kind, **params), table.texts, table.labels, out, task=TASK, cv=cv,
                                   report_dir=report_dir, log=log, skipped_rows=len(table.skipped),
                                   groups=near_duplicate_groups(table.texts), extra=extra)
     summary = {"transaction": metrics}
@@ -61,7 +61,7 @@ def train(path: str | Path, text_col: str, label_col: str, out: str | Path, kind
         activities = activity_rows(frame, text_col, label_col, activity_col, positive, str(path))
         log(f"activity classifier: {len(activities.texts)} {positive} posts with an activity")
         _, summary["activity"] = fit_and_save(
-            make_model(kind, **params), activities.texts, activities.labels, Path(out) / ACTIVITY_DIR, cv=cv,
+            make_model(kind, **params), activities.texts, activities.labels, Path(out) / ACTIVITY_DIR, task=TASK, cv=cv,
             report_dir=Path(report_dir) / ACTIVITY_DIR if report_dir else None, log=log,
             skipped_rows=len(activities.skipped), groups=near_duplicate_groups(activities.texts),
             extra={**extra, "label_col": activity_col})
@@ -71,33 +71,36 @@ def train(path: str | Path, text_col: str, label_col: str, out: str | Path, kind
 
 def load_models(model_dir: str | Path):
     """(transaction model, activity model or None)."""
-    model = load_model(model_dir, task="social")
+    model = load_model(model_dir, task=TASK)
     activity_dir = Path(model_dir) / ACTIVITY_DIR
-    activity = load_model(activity_dir, task="social") if activity_dir.is_dir() else None
+    activity = load_model(activity_dir, task=TASK) if activity_dir.is_dir() else None
     return model, activity
 
 
 def predict_posts(model_dir: str | Path, frame: pd.DataFrame, text_col: str, extract: bool = True) -> pd.DataFrame:
-    """The input columns plus label, confidence, activity (empty unless the post is a transaction), the
-    extraction columns and error."""
+    """Every input column plus label, confidence, activity (empty unless the post is a transaction), the
+    extraction columns and error; an input column with one of those names is kept as ``<name>_input``."""
     from niaga.social.extract import extract_frame
 
     require_columns(frame, [text_col], "input")
     model, activity_model = load_models(model_dir)
-    result = predict_frame(model, frame, text_col, progress=True)
+    texts = frame[text_col].reset_index(drop=True)
+    outputs = classify_texts(model, texts, progress=True)
+    texts = bounded_texts(texts)[0]
     activity = np.full(len(frame), "", dtype=object)
     positive = model.metadata_.get("transaction_label")
     if activity_model is not None and positive is not None:
-        rows = np.flatnonzero((result["label"] == positive).to_numpy())
+        rows = np.flatnonzero((outputs["label"] == positive).to_numpy())
         if len(rows):
-            activity[rows] = activity_model.predict(frame[text_col].iloc[rows].astype(str).tolist())
-    errors = result.pop("error")
-    result.insert(result.columns.get_loc("confidence") + 1, "activity", activity)
+            activity[rows] = activity_model.predict(texts.iloc[rows].astype(str).tolist())
+    errors = outputs.pop("error")
+    outputs["activity"] = activity
     if extract:
-        extracted = extract_frame(frame[[text_col]], text_col).drop(columns=[text_col, "error"], errors="ignore")
-        result = pd.concat([result, extracted.set_axis(result.index)], axis=1)
-    result["error"] = errors
-    return result
+        extracted = extract_frame(pd.DataFrame({"text": texts}), "text").drop(columns=["text", "error"],
+                                                                                errors="ignore")
+        outputs = pd.concat([outputs, extracted.set_axis(outputs.index)], axis=1)
+    outputs["error"] = errors
+    return with_outputs(frame, outputs)
 
 
 def predict_file(model_dir: str | Path, input_path: str | Path, text_col: str, output_path: str | Path) -> pd.DataFrame:
@@ -109,7 +112,7 @@ def predict_file(model_dir: str | Path, input_path: str | Path, text_col: str, o
 
 
 def evaluate(model_dir: str | Path, path: str | Path, text_col: str, label_col: str, report_dir: str | Path,
-             activity_col: str = "activity") -> dict:
+             activity_col: str = "activity", log: Callable[[str], None] = note) -> dict:
     """Transaction metrics (top level of metrics.json, the shared key names) and, when the table has
     activities, the activity classifier's metrics on the transaction posts (under ``activity``)."""
     model, activity_model = load_models(model_dir)
@@ -119,11 +122,11 @@ def evaluate(model_dir: str | Path, path: str | Path, text_col: str, label_col: 
     if not table.texts:
         raise DataError(f"{path}: no row with both text in {text_col!r} and a label in {label_col!r}")
     report = Path(report_dir)
+    context = {"model": str(model_dir), "data": str(path), "rows evaluated": len(table.texts),
+               "rows skipped (no text or label)": len(table.skipped)}
     metrics = evaluate_texts(model, table.texts, table.labels, report,
                              title=f"Transaction classifier: {Path(path).name}",
-                             context={"model": str(model_dir), "data": str(path), "rows evaluated": len(table.texts),
-                                      "rows skipped (no text or label)": len(table.skipped)},
-                             skipped_rows=len(table.skipped))
+                             context=with_overlap(context, model_dir, table.texts, log), skipped_rows=len(table.skipped))
     positive = model.metadata_.get("transaction_label")
     if activity_model is not None and activity_col in frame.columns and positive is not None:
         activities = activity_rows(frame, text_col, label_col, activity_col, positive, str(path))
@@ -133,5 +136,5 @@ def evaluate(model_dir: str | Path, path: str | Path, text_col: str, label_col: 
                 title=f"Activity classifier ({positive} posts): {Path(path).name}",
                 context={"model": str(Path(model_dir) / ACTIVITY_DIR), "rows evaluated": len(activities.texts)},
                 skipped_rows=len(activities.skipped))
-    (report / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=2, ensure_ascii=False) + "\n")
+    write_json(metrics, report / "metrics.json")
     return metrics

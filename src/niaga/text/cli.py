@@ -10,7 +10,12 @@ STEPS = ("casefold", "urls", "mentions", "hashtags", "html", "digits", "punctuat
 STEP_PARAMS = {"casefold": "casefold", "urls": "clean_urls", "mentions": "clean_mentions", "hashtags": "clean_hashtags",
                "html": "clean_html", "digits": "clean_digits", "punctuation": "clean_punctuation",
                "squash": "squash_repeats", "reduplication": "reduplication", "slang": "normalize_slang"}
-TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".csv.gz", ".tsv.gz")
+TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".xlsx", ".csv.gz", ".tsv.gz", ".jsonl.gz")
+
+
+HELP_EXAMPLES = {
+    "normalize": "echo \"Barang2nya bagusss bgt 😍\" | niaga text normalize --emoji word --stem",
+}
 
 
 def register(sub, name: str, help_: str) -> None:
@@ -36,10 +41,12 @@ def register(sub, name: str, help_: str) -> None:
 
 
 def normalize(args: argparse.Namespace) -> int:
-    from niaga.data.io import read_table, require_columns, write_table
+    from niaga.data.io import decode, read_table, require_columns, with_outputs, write_table
     from niaga.errors import DataError
-    from niaga.reviews.pipeline import text_errors
     from niaga.text import TextNormalizer
+    from tqdm.auto import tqdm
+
+    from niaga.text.classify.pipeline import bounded_texts, text_errors
 
     params = {STEP_PARAMS[s]: False for s in args.skip}
     normalizer = TextNormalizer(emoji=args.emoji, remove_stopwords=args.stopwords,
@@ -51,8 +58,10 @@ def normalize(args: argparse.Namespace) -> int:
         frame = read_table(args.input)
         require_columns(frame, [args.text_col], args.input)
         errors = text_errors(frame[args.text_col])
-        frame["normalized"] = normalizer.transform(frame[args.text_col].where(errors == "", None).tolist())
-        frame["error"] = errors
+        texts, notes = bounded_texts(frame[args.text_col])
+        normalized = normalizer.transform(tqdm(texts.where(errors == "", None).tolist(), desc="normalizing",
+                                               unit="text", disable=len(texts) < 50_000))
+        frame = with_outputs(frame, {"normalized": normalized, "error": errors.where(errors != "", notes).to_numpy()})
         if args.output:
             write_table(frame, args.output)
             print(f"wrote {len(frame)} rows to {args.output} ({int((errors != '').sum())} with an error)",
@@ -64,9 +73,9 @@ def normalize(args: argparse.Namespace) -> int:
         path = Path(args.input)
         if not path.is_file():
             raise DataError(f"{path}: file not found")
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    else:
-        lines = sys.stdin.read().splitlines()
+        lines = decode(path.read_bytes(), path, args.encoding).splitlines()
+    else:  # bytes, so a latin-1 pipe keeps its "é" instead of losing it to a UTF-8 decode
+        lines = decode(sys.stdin.buffer.read(), "standard input", args.encoding).splitlines()
     result = "\n".join(normalizer.transform(lines))
     if args.output:
         Path(args.output).write_text(result + "\n", encoding="utf-8")

@@ -22,6 +22,7 @@ from typing import Iterable, Sequence
 
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from niaga.modeling import CompactState
 from niaga.text import lexicon
 
 URL_RE = re.compile(r"\b(?:https?|ftp|file)://\S+|\bwww\.\S+", re.IGNORECASE)
@@ -58,7 +59,7 @@ EMOJI_WORDS = {
 }
 
 
-class TextNormalizer(TransformerMixin, BaseEstimator):
+class TextNormalizer(CompactState, TransformerMixin, BaseEstimator):
     """Normalize informal Indonesian text; each step can be switched off.
 
     ``emoji``: "drop" (replace by a space), "word" (one Indonesian word per sentiment-bearing emoji, the
@@ -67,6 +68,9 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
     ``fit`` loads the lexicons and stores them on the estimator, so a saved model keeps its normalizer
     even on a machine without the data directory.
     """
+
+    compact_state = ("slang_", "stopwords_", "vocabulary_")
+    transient_state = ("_token_cache", "_stemmer")  # rebuilt on demand
 
     def __init__(self, casefold: bool = True, clean_urls: bool = True, clean_mentions: bool = True,
                  clean_hashtags: bool = True, clean_html: bool = True, emoji: str = "drop",
@@ -103,13 +107,6 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
                             | frozenset(self.slang_)) if self.squash_repeats else frozenset()
         self._token_cache = {}
         return self
-
-    def __getstate__(self):
-        # The memo and the stemmer are rebuilt on demand; they need not travel with a saved model.
-        state = self.__dict__.copy()
-        state.pop("_token_cache", None)
-        state.pop("_stemmer", None)
-        return state
 
     # -- character-level steps -------------------------------------------------------------------
     def clean(self, text: str) -> str:

@@ -9,8 +9,8 @@ import pytest
 from sklearn.base import clone
 
 from niaga.errors import ModelLoadError, NiagaError
-from niaga.modeling import load_model, save_model
-from niaga.reviews.transformer import TransformerTextClassifier
+from niaga.modeling import load_model, save_model, sha256_file
+from niaga.text.classify.transformer import TransformerTextClassifier
 from niaga.text import TextNormalizer
 
 POSITIVE = ["bagus", "mantap", "puas", "keren", "rekomendasi"]
@@ -139,9 +139,9 @@ def test_predict_proba_shape_and_rows(fitted):
 
 def test_save_and_load_round_trip(fitted, tmp_path):
     texts, _ = toy_reviews(5, seed=3)
-    directory = save_model(fitted, tmp_path / "model", labels=fitted.classes_)
+    directory = save_model(fitted, tmp_path / "model", labels=fitted.classes_, task="reviews")
     assert (directory / "hf" / "config.json").exists()
-    assert not (directory / "model.joblib").exists()
+    assert not (directory / "model.joblib").exists() and (directory / "hf" / "model.safetensors").exists()
     state = json.loads((directory / "transformer.json").read_text(encoding="utf-8"))
     assert state["classes"] == ["negatif", "positif"]
     loaded = load_model(directory, task="reviews")
@@ -212,10 +212,11 @@ def test_unfitted_and_invalid(tiny_bert, tmp_path):
         make(tiny_bert).fit(["bagus", "mantap"], ["positif", "positif"])
     directory = tmp_path / "broken"
     (directory / "hf").mkdir(parents=True)
-    (directory / "model.json").write_text(json.dumps({
-        "format": "niaga-model", "format_version": 1, "task": "reviews",
-        "class": "niaga.reviews.transformer.TransformerTextClassifier"}), encoding="utf-8")
     (directory / "transformer.json").write_text(json.dumps({"classes": ["a", "b"], "params": {}}), encoding="utf-8")
+    (directory / "model.json").write_text(json.dumps({
+        "format": "niaga-model", "format_version": 2, "task": "reviews",
+        "class": "niaga.text.classify.transformer.TransformerTextClassifier",
+        "artifacts": {"transformer.json": sha256_file(directory / "transformer.json")}}), encoding="utf-8")
     with pytest.raises(ModelLoadError, match="config.json is missing"):
         load_model(directory)
 

@@ -1,4 +1,4 @@
-"""What every review classifier shares: the estimator contract and input checks."""
+"""What every text classifier shares: the estimator contract and input checks."""
 
 from __future__ import annotations
 
@@ -12,9 +12,13 @@ from niaga.modeling import NiagaModel
 
 
 class TextClassifier(NiagaModel, ClassifierMixin, BaseEstimator):
-    """A classifier of raw text. Subclasses implement ``fit`` and ``predict_proba``."""
+    """A classifier of raw text. Subclasses implement ``fit`` and ``predict_proba``.
 
-    task = "reviews"
+    The same classifiers serve several capabilities (reviews, social posts): the capability is given
+    when the model is saved (``save_model(..., task=...)``), not by the class.
+    """
+
+    task = "text"
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         return self.predict_and_proba(X)[0]

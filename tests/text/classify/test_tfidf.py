@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from niaga.reviews.tfidf import TfidfTextClassifier
+from niaga.text.classify.tfidf import TfidfTextClassifier
 from niaga.text import TextNormalizer
 
 

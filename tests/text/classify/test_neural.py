@@ -8,7 +8,7 @@ import torch
 from sklearn.base import clone
 
 from niaga.modeling import load_model, save_model
-from niaga.reviews.neural import NeuralTextClassifier
+from niaga.text.classify.neural import NeuralTextClassifier
 
 POSITIVE = ["bagus", "mantap", "puas", "keren", "rapi", "cepat", "original", "memuaskan", "suka", "recommended"]
 NEGATIVE = ["jelek", "rusak", "kecewa", "lambat", "palsu", "cacat", "buruk", "robek", "parah", "menyesal"]
@@ -89,7 +89,7 @@ def test_clone_and_get_params(fitted):
 
 def test_save_and_load_round_trip(fitted, toy, tmp_path):
     _, (X_test, _) = toy
-    save_model(fitted, tmp_path / "neural", labels=fitted.classes_)
+    save_model(fitted, tmp_path / "neural", labels=fitted.classes_, task="reviews")
     loaded = load_model(tmp_path / "neural", task="reviews")
     assert isinstance(loaded, NeuralTextClassifier)
     np.testing.assert_array_equal(loaded.predict_proba(X_test), fitted.predict_proba(X_test))
@@ -123,3 +123,18 @@ def test_rejects_bad_input():
         small_model().fit(["bagus", "mantap"], ["positif", "positif"])
     with pytest.raises(ValueError, match="architecture"):
         small_model(architecture="gru").fit(["bagus", "mantap", "jelek", "rusak"], ["p", "p", "n", "n"])
+
+
+def test_pretraining_corpus_never_holds_texts_of_a_held_out_fold(shared_data):
+    """Cross-validation on a shared dataset: its own texts leave the corpus, only the training fold returns."""
+    from niaga.data.text import load_prdect_id
+    from niaga.text.classify.embeddings import pretraining_corpus
+
+    texts = load_prdect_id("emotion")["text"].astype(str).tolist()
+    train, held_out = texts[: len(texts) // 2], set(texts[len(texts) // 2:]) - set(texts[: len(texts) // 2])
+    corpus, description = pretraining_corpus(train)
+    assert not held_out & set(corpus)
+    assert set(train) <= set(corpus) and "left out, as the training data's source: prdect_id" in description
+    # texts from elsewhere keep the whole shared corpus, PRDECT-ID included
+    full, _ = pretraining_corpus(["kalimat baru yang tidak ada di data"])
+    assert held_out <= set(full)

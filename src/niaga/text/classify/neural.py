@@ -1,4 +1,4 @@
-"""A neural review classifier trained from scratch in PyTorch, on word embeddings pretrained on Indonesian text.
+"""A neural text classifier trained from scratch in PyTorch, on word embeddings pretrained on Indonesian text.
 
 The network reads the normalized words of a review through an embedding layer and either a bidirectional
 LSTM (the textbook's choice; default) or a 1-D CNN, pools over the words (max and mean for the BiLSTM,
@@ -9,8 +9,8 @@ never seen), gradient clipping, and early stopping on the macro-F1 of a stratifi
 (the weights of the best epoch are kept).
 
 Self-supervised pretraining: ``pretrained="auto"`` trains gensim FastText (or Word2Vec) embeddings on
-every unlabelled training-portion Indonesian text in the shared data (``unlabelled_texts()``) plus the
-training texts it does not already hold, normalized the same way as the reviews, and initialises the
+the unlabelled training-portion Indonesian text in the shared data (without the dataset the training texts
+come from, so cross-validation stays honest: see ``embeddings.pretraining_corpus``) plus the training texts, normalized the same way as the reviews, and initialises the
 embedding layer with them. The vectors are cached on disk (``~/.cache/niaga/embeddings`` or
 ``$NIAGA_CACHE/embeddings``), keyed by a hash of the corpus and the embedding parameters, so the next fit
 (another fold, another seed) loads them in a second. Without a data directory the embeddings are trained
@@ -22,16 +22,13 @@ from their character n-grams.
 The vocabulary is the training words plus the most frequent words of the pretrained vectors (up to
 ``max_vocab``), so a review word seen only in the unlabelled text still has a meaningful vector. Words
 outside it map to one unknown-word index. A fitted model keeps its network as ``module_`` (a
-``torch.nn.Module`` on the CPU), which the default joblib save pickles.
+``torch.nn.Module`` on the CPU), saved as safetensors weights beside the rest of the model.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Sequence
@@ -45,132 +42,14 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from tqdm.auto import tqdm
 
-from niaga.reviews.base import TextClassifier
-from niaga.text import TextNormalizer
+from niaga.modeling import load_torch_weights, save_torch_weights
+from niaga.text.classify.base import TextClassifier
+from niaga.text.classify.embeddings import (EMBEDDING_ALGORITHMS, cached_vectors, pretraining_corpus,
+                                            saved_vectors)
+from niaga.text.classify.network import ARCHITECTURES, PAD, UNK, TextNetwork
+from niaga.text.normalize import TextNormalizer
 
-PAD, UNK = 0, 1
-ARCHITECTURES = ("bilstm", "cnn")
-EMBEDDING_ALGORITHMS = ("fasttext", "word2vec")
-CACHE_ENV = "NIAGA_CACHE"
-#: bump when the way cached vectors are trained changes, so old caches are not reused
-CACHE_VERSION = 1
-
-_VECTOR_MEMO: dict[str, object] = {}  # cache key or path -> vectors, the last few loaded in this process
-
-
-# -- the network ---------------------------------------------------------------------------------------
-
-class TextNetwork(nn.Module):
-    """Embedding, then a BiLSTM with max+mean pooling or a CNN with max pooling, then a linear classifier."""
-
-    def __init__(self, vocab_size: int, embedding_dim: int, n_classes: int, architecture: str = "bilstm",
-                 hidden_size: int = 128, num_layers: int = 1, kernel_sizes: Sequence[int] = (2, 3, 4),
-                 num_filters: int = 128, dropout: float = 0.5, embedding_dropout: float = 0.2):
-        super().__init__()
-        self.architecture = architecture
-        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD)
-        self.embedding_dropout = nn.Dropout(embedding_dropout)
-        if architecture == "bilstm":
-            self.encoder = nn.LSTM(embedding_dim, hidden_size, num_layers=num_layers, batch_first=True,
-                                   bidirectional=True, dropout=dropout if num_layers > 1 else 0.0)
-            features = 4 * hidden_size  # (forward + backward) x (max + mean)
-        elif architecture == "cnn":
-            self.convs = nn.ModuleList(nn.Conv1d(embedding_dim, num_filters, k, padding=k // 2) for k in kernel_sizes)
-            features = num_filters * len(kernel_sizes)
-        else:
-            raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(features, n_classes)
-
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Logits for a padded batch of word ids (batch x time) with the true length of each row (>= 1)."""
-        mask = ids != PAD
-        x = self.embedding_dropout(self.embedding(ids))
-        if self.architecture == "bilstm":
-            packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-            out, _ = self.encoder(packed)
-            out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])
-            m = mask.unsqueeze(-1)
-            pooled_max = out.masked_fill(~m, float("-inf")).max(dim=1).values
-            pooled_mean = (out * m).sum(dim=1) / lengths.clamp(min=1).unsqueeze(-1).to(out.dtype)
-            pooled = torch.cat([pooled_max, pooled_mean], dim=1)
-        else:
-            x = x.transpose(1, 2)  # batch x channels x time
-            n = ids.shape[1]
-            parts = []
-            for conv in self.convs:
-                h = torch.relu(conv(x))[:, :, :n]
-                parts.append(h.masked_fill(~mask.unsqueeze(1), float("-inf")).max(dim=2).values)
-            pooled = torch.cat(parts, dim=1)
-        return self.classifier(self.dropout(pooled))
-
-
-# -- pretrained vectors ----------------------------------------------------------------------------------
-
-def default_cache_dir() -> Path:
-    root = os.environ.get(CACHE_ENV)
-    return (Path(root).expanduser() if root else Path.home() / ".cache" / "niaga") / "embeddings"
-
-
-def load_vectors(path: str | os.PathLike):
-    """gensim KeyedVectors (FastText ones keep their n-grams) from any of the usual saved formats."""
-    from gensim.models import KeyedVectors
-    from gensim.utils import SaveLoad
-
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise FileNotFoundError(f"pretrained vectors {str(path)!r}: no such file")
-    suffix = path.suffix.lower()
-    if suffix in (".vec", ".txt"):
-        return KeyedVectors.load_word2vec_format(str(path), binary=False)
-    if suffix == ".bin":
-        from gensim.models.fasttext import load_facebook_vectors
-        try:
-            return load_facebook_vectors(str(path))
-        except Exception:  # not a Facebook fastText file: a word2vec binary
-            return KeyedVectors.load_word2vec_format(str(path), binary=True)
-    loaded = SaveLoad.load(str(path))
-    vectors = getattr(loaded, "wv", loaded)
-    if not isinstance(vectors, KeyedVectors):
-        raise ValueError(f"pretrained vectors {str(path)!r}: holds a {type(loaded).__name__}, not gensim vectors")
-    return vectors
-
-
-def train_vectors(sentences: list[list[str]], algorithm: str = "fasttext", dim: int = 100, epochs: int = 10,
-                  window: int = 5, min_count: int = 2, seed: int = 0, verbose: bool = False):
-    """Self-supervised word vectors (CBOW) on tokenized sentences; one worker, so the result is reproducible."""
-    from gensim.models import FastText, Word2Vec
-    from gensim.models.callbacks import CallbackAny2Vec
-
-    class Progress(CallbackAny2Vec):
-        def __init__(self):
-            self.bar = tqdm(total=epochs, desc=f"pretraining {algorithm} embeddings", unit="epoch",
-                            disable=not verbose, leave=False)
-
-        def on_epoch_end(self, model):
-            self.bar.update(1)
-
-        def on_train_end(self, model):
-            self.bar.close()
-
-    counts = Counter(w for s in sentences for w in s)
-    # a tiny corpus (no data directory, few training texts) would otherwise keep no word at all
-    min_count = min_count if sum(c >= min_count for c in counts.values()) >= 50 else 1
-    common = dict(vector_size=dim, window=window, min_count=min_count, sg=0, epochs=epochs, workers=1, seed=seed,
-                  callbacks=[Progress()])
-    if algorithm == "fasttext":
-        model = FastText(sentences, bucket=100_000, min_n=3, max_n=5, **common)
-    elif algorithm == "word2vec":
-        model = Word2Vec(sentences, **common)
-    else:
-        raise ValueError(f"embedding_algorithm must be one of {EMBEDDING_ALGORITHMS}, got {algorithm!r}")
-    return model.wv
-
-
-def _memo(key: str, vectors) -> None:
-    _VECTOR_MEMO[key] = vectors
-    while len(_VECTOR_MEMO) > 2:
-        _VECTOR_MEMO.pop(next(iter(_VECTOR_MEMO)))
+WEIGHTS_FILE = "network.safetensors"
 
 
 @contextlib.contextmanager
@@ -210,10 +89,14 @@ class NeuralTextClassifier(TextClassifier):
     torch's global random state; the same value gives the same model.
 
     Learned state: ``classes_``, ``normalizer_``, ``vocabulary_`` (word -> row of the embedding), ``module_``
-    (the network, in eval mode, on the CPU), ``history_`` (per epoch: training loss, validation loss and
+    (the network, in eval mode, on the CPU), ``network_config_`` (its shape, to rebuild it on load),
+    ``history_`` (per epoch: training loss, validation loss and
     macro-F1), ``best_epoch_``, ``embedding_source_`` and ``pretrained_coverage_`` (share of training words
     with a pretrained vector).
     """
+
+    compact_state = ("vocabulary_",)
+    external_state = ("module_",)  # saved as safetensors weights, rebuilt from network_config_
 
     def __init__(self, pretrained: str = "auto", embedding_algorithm: str = "fasttext", embedding_dim: int = 100,
                  pretrain_epochs: int = 10, freeze_embeddings: bool = False, architecture: str = "bilstm",
@@ -304,65 +187,11 @@ class NeuralTextClassifier(TextClassifier):
         if source == "none":
             return None, "none"
         if source != "auto":
-            key = f"path:{Path(source).expanduser().resolve()}"
-            vectors = _VECTOR_MEMO.get(key)
-            if vectors is None:
-                vectors = load_vectors(source)
-                _memo(key, vectors)
-            return vectors, source
-
-        corpus, description = self._pretraining_corpus(train_texts)
-        params = {"version": CACHE_VERSION, "algorithm": self.embedding_algorithm, "dim": int(self.embedding_dim),
-                  "epochs": int(self.pretrain_epochs), "window": 5, "min_count": 2, "seed": 0,
-                  "normalizer": repr(sorted(self.normalizer_.get_params(deep=False).items()))}
-        digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
-        for text in corpus:
-            digest.update(text.encode("utf-8", "surrogatepass"))
-            digest.update(b"\x00")
-        key = digest.hexdigest()[:24]
-        vectors = _VECTOR_MEMO.get(key)
-        if vectors is not None:
-            return vectors, description
-        from gensim.models import KeyedVectors
-
-        cache = Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_dir()
-        path = cache / f"{self.embedding_algorithm}-{self.embedding_dim}d-{key}.kv"
-        if path.exists():
-            try:
-                vectors = KeyedVectors.load(str(path))
-            except Exception:  # a corrupt or foreign cache file: train again and overwrite it
-                vectors = None
-        if vectors is None:
-            sentences = [s.split() for s in self.normalizer_.transform(corpus)]
-            vectors = train_vectors([s for s in sentences if s], self.embedding_algorithm, int(self.embedding_dim),
-                                    int(self.pretrain_epochs), window=5, min_count=2, seed=0, verbose=self.verbose)
-            try:
-                cache.mkdir(parents=True, exist_ok=True)
-                with tempfile.TemporaryDirectory(dir=cache) as tmp:
-                    tmp_path = Path(tmp) / path.name
-                    vectors.save(str(tmp_path))
-                    for part in Path(tmp).iterdir():  # the .kv file and any .npy arrays gensim wrote beside it
-                        os.replace(part, cache / part.name)
-            except OSError:  # a read-only home: the vectors are still used, just not cached
-                pass
-        _memo(key, vectors)
+            return saved_vectors(source), source
+        corpus, description = pretraining_corpus(train_texts)
+        vectors = cached_vectors(corpus, self.normalizer_, self.embedding_algorithm, int(self.embedding_dim),
+                                 int(self.pretrain_epochs), self.cache_dir, bool(self.verbose))
         return vectors, description
-
-    @staticmethod
-    def _pretraining_corpus(train_texts: list[str]) -> tuple[list[str], str]:
-        """The unlabelled shared texts plus the training texts they lack; the training texts alone without data."""
-        from niaga.config import data_dir
-
-        unlabelled: list[str] = []
-        if data_dir() is not None:
-            from niaga.data.text import unlabelled_texts
-
-            unlabelled = unlabelled_texts()
-        known = set(unlabelled)
-        extra = [t for t in train_texts if t and t not in known]
-        if not unlabelled:
-            return extra, f"auto: {len(extra)} training texts"
-        return unlabelled + extra, f"auto: {len(unlabelled)} unlabelled texts + {len(extra)} other training texts"
 
     def _build_vocabulary(self, tokens: list[list[str]], vectors) -> tuple[dict[str, int], np.ndarray | None, float]:
         """word -> row, the initial embedding matrix (None: random) and the share of training words covered."""
@@ -431,9 +260,13 @@ class NeuralTextClassifier(TextClassifier):
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
                 dim = matrix.shape[1] if matrix is not None else int(self.embedding_dim)
-                self.module_ = TextNetwork(len(self.vocabulary_) + 2, dim, len(self.classes_), self.architecture,
-                                           int(self.hidden_size), int(self.num_layers), tuple(self.kernel_sizes),
-                                           int(self.num_filters), self.dropout, self.embedding_dropout)
+                self.network_config_ = {
+                    "vocab_size": len(self.vocabulary_) + 2, "embedding_dim": int(dim), "n_classes": len(self.classes_),
+                    "architecture": self.architecture, "hidden_size": int(self.hidden_size),
+                    "num_layers": int(self.num_layers), "kernel_sizes": [int(k) for k in self.kernel_sizes],
+                    "num_filters": int(self.num_filters), "dropout": float(self.dropout),
+                    "embedding_dropout": float(self.embedding_dropout)}
+                self.module_ = TextNetwork(**self.network_config_)
                 if matrix is not None:
                     with torch.no_grad():
                         self.module_.embedding.weight.copy_(torch.from_numpy(matrix))
@@ -525,3 +358,15 @@ class NeuralTextClassifier(TextClassifier):
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
+
+    # -- saving ----------------------------------------------------------------------------------
+    def save_artifacts(self, directory: Path) -> None:
+        check_is_fitted(self, ["module_", "network_config_"])
+        super().save_artifacts(directory)
+        save_torch_weights(self.module_, Path(directory) / WEIGHTS_FILE, self.network_config_)
+
+    @classmethod
+    def load_artifacts(cls, directory: Path, metadata: dict) -> "NeuralTextClassifier":
+        model = super().load_artifacts(directory, metadata)
+        model.module_ = load_torch_weights(TextNetwork(**model.network_config_), Path(directory) / WEIGHTS_FILE).eval()
+        return model

@@ -1,4 +1,4 @@
-"""The seed paper's accurate review classifier: fine-tune a pretrained Indonesian BERT (IndoBERT).
+"""The seed paper's accurate text classifier: fine-tune a pretrained Indonesian BERT (IndoBERT).
 
 A plain PyTorch loop over a Hugging Face sequence-classification model: AdamW with decoupled
 weight decay (none on biases and LayerNorm weights), a linear learning-rate schedule with warmup,
@@ -19,19 +19,18 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Sequence
 
-import joblib
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from niaga.errors import ModelLoadError, NiagaError
-from niaga.modeling import json_safe
-from niaga.reviews.base import TextClassifier
-from niaga.text import TextNormalizer
+from niaga.modeling import dump_skops, json_safe, load_skops
+from niaga.text.classify.base import TextClassifier
+from niaga.text.normalize import TextNormalizer
 
 HF_SUBDIR = "hf"
 STATE_FILE = "transformer.json"
-NORMALIZER_FILE = "normalizer.joblib"
+NORMALIZER_FILE = "normalizer.skops"
 
 
 def resolve_device(device: str | None = "auto"):
@@ -66,7 +65,7 @@ def _hf_progress_bars(enabled: bool):
 
 def load_pretrained(model_name: str | os.PathLike, *, num_labels: int | None = None,
                     id2label: dict[int, str] | None = None, label2id: dict[str, int] | None = None,
-                    verbose: bool = False):
+                    verbose: bool = False, use_safetensors: bool | None = None):
     """The tokenizer and a sequence-classification model from a hub id or a local directory.
 
     With labels given, the classification head is sized for them (a checkpoint whose head has another
@@ -83,7 +82,8 @@ def load_pretrained(model_name: str | os.PathLike, *, num_labels: int | None = N
     try:
         with _hf_progress_bars(verbose):
             tokenizer = AutoTokenizer.from_pretrained(name)
-            model = AutoModelForSequenceClassification.from_pretrained(name, **label_kwargs)
+            model = AutoModelForSequenceClassification.from_pretrained(name, use_safetensors=use_safetensors,
+                                                                       **label_kwargs)
     except Exception as exc:  # OSError (not found, offline), ValueError (bad id or config), ...
         # A hub id is "name" or "owner/name"; anything else is meant as a local path.
         looks_local = name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name \
@@ -307,7 +307,7 @@ class TransformerTextClassifier(TextClassifier):
     # -- saving ----------------------------------------------------------------------------------
     def save_artifacts(self, directory: Path) -> None:
         """``hf/`` (model and tokenizer via ``save_pretrained``), ``transformer.json`` and, when a
-        normalizer was used, ``normalizer.joblib``."""
+        normalizer was used, ``normalizer.skops``."""
         check_is_fitted(self, ["model_", "tokenizer_", "classes_"])
         directory = Path(directory)
         with _hf_progress_bars(bool(self.verbose)):
@@ -320,7 +320,7 @@ class TransformerTextClassifier(TextClassifier):
                  "normalizer": NORMALIZER_FILE if self.normalizer_ is not None else None}
         normalizer_path = directory / NORMALIZER_FILE
         if self.normalizer_ is not None:
-            joblib.dump(self.normalizer_, normalizer_path, compress=3)
+            dump_skops(self.normalizer_, normalizer_path)
         elif normalizer_path.exists():
             normalizer_path.unlink()
         (directory / STATE_FILE).write_text(json.dumps(state, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -341,14 +341,14 @@ class TransformerTextClassifier(TextClassifier):
             normalizer_path = directory / state["normalizer"]
             if not normalizer_path.exists():
                 raise ModelLoadError(f"{directory}: {state['normalizer']} is missing")
-            normalizer = joblib.load(normalizer_path)
+            normalizer = load_skops(normalizer_path)
         model = cls(**params, normalizer=clone(normalizer) if normalizer is not None else None)
         model.classes_ = np.asarray(state["classes"], dtype=object)
         model.normalizer_ = normalizer
         model.history_ = list(state.get("history", []))
         model.device_ = resolve_device(model.device if _cuda_request_ok(model.device) else "cpu")
         try:
-            model.tokenizer_, model.model_ = load_pretrained(hf_dir)
+            model.tokenizer_, model.model_ = load_pretrained(hf_dir, use_safetensors=True)
         except NiagaError as exc:
             raise ModelLoadError(f"{directory}: the fine-tuned checkpoint in {HF_SUBDIR}/ cannot be loaded "
                                  f"({exc.__cause__ or exc})") from exc

@@ -1,4 +1,4 @@
-"""The fast default review classifier: TF-IDF word + character n-grams, linear models, calibrated probabilities."""
+"""The fast default text classifier: TF-IDF word + character n-grams, linear models, calibrated probabilities."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ from typing import Sequence
 import numpy as np
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
-from niaga.reviews.base import TextClassifier
-from niaga.reviews.nbsvm import NBSVMClassifier
-from niaga.text import TextNormalizer
-from niaga.text.features import CachedCharWbTfidfVectorizer
+from niaga.text.classify.base import TextClassifier
+from niaga.text.classify.nbsvm import NBSVMClassifier
+from niaga.text.features import CachedCharWbTfidfVectorizer, CompactTfidfVectorizer
+from niaga.text.normalize import TextNormalizer
 
 LINEAR_MODELS = ("svm", "nbsvm", "svm+nbsvm")
 
@@ -58,7 +57,7 @@ class TfidfTextClassifier(TextClassifier):
         min_df = self.min_df if n_docs >= 50 else 1  # tiny training sets would keep no feature
         parts = []
         if self.word_ngrams:
-            parts.append(("word", TfidfVectorizer(ngram_range=tuple(self.word_ngrams), sublinear_tf=True, min_df=min_df,
+            parts.append(("word", CompactTfidfVectorizer(ngram_range=tuple(self.word_ngrams), sublinear_tf=True, min_df=min_df,
                                                   token_pattern=r"(?u)\b\w[\w-]*\b", max_features=self.max_features,
                                                   dtype=np.float32)))
         if self.char_ngrams:
