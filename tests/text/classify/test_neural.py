@@ -133,8 +133,11 @@ def test_pretraining_corpus_never_holds_texts_of_a_held_out_fold(shared_data):
     texts = load_prdect_id("emotion")["text"].astype(str).tolist()
     train, held_out = texts[: len(texts) // 2], set(texts[len(texts) // 2:]) - set(texts[: len(texts) // 2])
     corpus, description = pretraining_corpus(train)
-    assert not held_out & set(corpus)
-    assert set(train) <= set(corpus) and "left out, as the training data's source: prdect_id" in description
+    assert not held_out & set(corpus) and not set(train) & set(corpus)
+    assert "left out, as the training data's source: prdect_id" in description
+    assert pretraining_corpus(texts[len(texts) // 2:])[0] == corpus  # every fold: one corpus, cached once
+    mine = ["ulasan saya sendiri yang baru"]
+    assert pretraining_corpus(train + mine)[0] == corpus + mine  # a user's own texts go in
     # texts from elsewhere keep the whole shared corpus, PRDECT-ID included
     full, _ = pretraining_corpus(["kalimat baru yang tidak ada di data"])
     assert held_out <= set(full)

@@ -2,8 +2,8 @@
 unlabelled Indonesian text in the shared data, and an on-disk cache keyed by corpus and parameters.
 
 The pretraining corpus is honest under cross-validation: a shared dataset that most training texts come
-from is left out whole (with its texts wherever else they appear) and only the training texts themselves
-are added back, so the texts of a held-out fold are never seen by the embeddings.
+from is left out whole (with its texts wherever else they appear), so the texts of a held-out fold are
+never seen by the embeddings (see ``pretraining_corpus``).
 """
 
 from __future__ import annotations
@@ -108,9 +108,14 @@ def saved_vectors(path: str | os.PathLike):
 
 
 def pretraining_corpus(train_texts: list[str]) -> tuple[list[str], str]:
-    """The unlabelled shared texts, without any dataset the training texts come from, plus the training texts.
+    """The unlabelled shared texts, without any dataset the training texts come from, plus the training texts
+    that are not from such a dataset (a user's own texts). Without a data directory: the training texts alone.
 
-    Without a data directory: the training texts alone.
+    A dataset is the training data's source when it holds at least ``SOURCE_SHARE`` of the training texts;
+    its texts are left out wherever they appear (PRDECT-ID's reviews also sit in the 2019 Tokopedia crawl),
+    the training texts from it included. So every cross-validation fold of a shared dataset pretrains on the
+    same corpus, which holds none of the dataset's texts: honest for the held-out fold, cached once, and the
+    same corpus the final model uses.
     """
     from niaga.config import data_dir
 
@@ -122,11 +127,10 @@ def pretraining_corpus(train_texts: list[str]) -> tuple[list[str], str]:
     train_set = {t for t in train_texts if t}
     left_out = [name for name, texts in corpora.items()
                 if train_set and len(train_set.intersection(texts)) >= SOURCE_SHARE * len(train_set)]
-    # the source's texts go from every dataset (PRDECT-ID's reviews also sit in the 2019 Tokopedia crawl)
-    withheld = {t for name in left_out for t in corpora[name]} - train_set
+    withheld = {t for name in left_out for t in corpora[name]}
     kept = [t for name, texts in corpora.items() if name not in left_out for t in texts if t not in withheld]
-    known = set(kept)
-    extra = [t for t in train_texts if t and t not in known]
+    known = set(kept) | withheld
+    extra = list(dict.fromkeys(t for t in train_texts if t and t not in known))
     if not kept:
         return extra, f"auto: {len(extra)} training texts"
     return kept + extra, (f"auto: {len(kept)} unlabelled texts + {len(extra)} training texts"

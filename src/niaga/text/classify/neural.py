@@ -9,11 +9,11 @@ never seen), gradient clipping, and early stopping on the macro-F1 of a stratifi
 (the weights of the best epoch are kept).
 
 Self-supervised pretraining: ``pretrained="auto"`` trains gensim FastText (or Word2Vec) embeddings on
-the unlabelled training-portion Indonesian text in the shared data (without the dataset the training texts
-come from, so cross-validation stays honest: see ``embeddings.pretraining_corpus``) plus the training texts, normalized the same way as the reviews, and initialises the
-embedding layer with them. The vectors are cached on disk (``~/.cache/niaga/embeddings`` or
-``$NIAGA_CACHE/embeddings``), keyed by a hash of the corpus and the embedding parameters, so the next fit
-(another fold, another seed) loads them in a second. Without a data directory the embeddings are trained
+the unlabelled training-portion Indonesian text in the shared data, normalized the same way as the reviews,
+and initialises the embedding layer with them. A shared dataset the training texts come from is left out of
+that corpus, so cross-validation stays honest (``embeddings.pretraining_corpus``). The vectors are cached
+on disk (``~/.cache/niaga/embeddings`` or ``$NIAGA_CACHE/embeddings``), keyed by a hash of the corpus and the
+embedding parameters, so the next fit (another fold, another seed) loads them in a second. Without a data directory the embeddings are trained
 on the training texts only. ``pretrained`` may also be a path to saved gensim vectors or model
 (``KeyedVectors.save``, ``FastText.save``, ``Word2Vec.save``), a word2vec text file (.vec, .txt) or a
 Facebook fastText .bin. With FastText vectors, training words too rare to have their own vector get one
