@@ -26,8 +26,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/reviews.py
 	$(BIN)/python benchmarks/fraud.py
 	$(BIN)/python benchmarks/customers.py
+	$(BIN)/python benchmarks/recommend.py
 	$(BIN)/python benchmarks/social.py
 	$(BIN)/python benchmarks/social_extract.py
+	$(BIN)/python benchmarks/privacy.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

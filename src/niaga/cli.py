@@ -20,6 +20,11 @@ CAPABILITIES = {
     "fraud": ("niaga.fraud.cli", "fraud detection: train, score, evaluate, replay in real time, review cases"),
     "social": ("niaga.social.cli", "social posts: transaction and activity detection, price / payment extraction"),
     "customers": ("niaga.customers.cli", "customer segments (RFM), promotion and purchase-intent models, offers"),
+    "vision": ("niaga.vision.cli", "product recognition (master > sub > article, gender) and visual search"),
+    "privacy": ("niaga.privacy.cli", "personal data (NIK, phone, e-mail, card, bank account, address): scan, mask"),
+    "ingest": ("niaga.store.cli", "load CSV / Excel / Parquet / JSON-lines files into the warehouse, with validation"),
+    "recommend": ("niaga.recommend.cli", "recommendations: for-you, bought together, cross-sell, cold start"),
+    "serve": ("niaga.serve.cli", "run the API and the dashboard; manage API keys and the models that serve"),
     "run": ("niaga.main_job", "the main job: train the default review and social-post models, evaluate, classify examples"),
 }
 
@@ -111,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         with read_options(getattr(args, "encoding", None), getattr(args, "sep", None)):
             return int(args.handler(args) or 0)
     except NiagaError as exc:
-        print(f"niaga: error: {exc}", file=sys.stderr)
+        from niaga.privacy import safe_message
+
+        print(f"niaga: error: {safe_message(exc)}", file=sys.stderr)  # a bad cell's phone number stays private
         return 2
     except KeyboardInterrupt:
         print("niaga: interrupted", file=sys.stderr)

@@ -1,12 +1,19 @@
-"""Project-wide settings: where the shared data lives.
+"""Project-wide settings: where the shared data lives, and how the running system is set up.
 
-One setting, ``NIAGA_DATA``, names the data directory. When it is unset, ``../shared/data`` is used,
-looked up from the current directory and from the source checkout, whichever exists first.
+``NIAGA_DATA`` names the data directory. When it is unset, ``../shared/data`` is used, looked up from the
+current directory and from the source checkout, whichever exists first.
+
+The running system (store, models, server) reads ``settings()``: defaults, overridden by a TOML file
+(``NIAGA_CONFIG``, else ``niaga.toml`` in the current directory, section ``[niaga]``), overridden by
+environment variables (``NIAGA_STORE``, ``NIAGA_MODELS``, ``NIAGA_HOST``, ``NIAGA_PORT``,
+``NIAGA_REQUIRE_API_KEY``, ``NIAGA_PII_POLICY``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import tomllib
 from pathlib import Path
 
 from niaga.errors import DataError
@@ -44,3 +51,48 @@ def data_path(*parts: str) -> Path:
     if not path.exists():
         raise DataError(f"{path}: not found in the data directory ({DATA_ENV}={root})")
     return path
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    store: Path = Path("runs/niaga.duckdb")  # the embedded warehouse (DuckDB file)
+    models: Path = Path("runs/models")  # where the main job trains its default models
+    host: str = "127.0.0.1"
+    port: int = 8000
+    require_api_key: bool = True  # the /api endpoints need an X-API-Key header (niaga serve keys add)
+    pii_policy: str = "mask"  # personal data on ingest: mask, partial, pseudonymize, drop, or off
+
+
+CONFIG_ENV = "NIAGA_CONFIG"
+_SETTING_ENV = {"store": "NIAGA_STORE", "models": "NIAGA_MODELS", "host": "NIAGA_HOST", "port": "NIAGA_PORT",
+                "require_api_key": "NIAGA_REQUIRE_API_KEY", "pii_policy": "NIAGA_PII_POLICY"}
+
+
+def settings() -> Settings:
+    """Defaults < the TOML file's [niaga] section < environment variables; a bad value is a one-line error."""
+    values: dict = {}
+    path = Path(os.environ.get(CONFIG_ENV, "niaga.toml"))
+    if path.is_file():
+        try:
+            values.update(tomllib.loads(path.read_text(encoding="utf-8")).get("niaga", {}))
+        except tomllib.TOMLDecodeError as exc:
+            raise DataError(f"{path}: not valid TOML ({exc})") from exc
+    elif CONFIG_ENV in os.environ:
+        raise DataError(f"{CONFIG_ENV}={path}: no such file")
+    values.update({name: os.environ[env] for name, env in _SETTING_ENV.items() if env in os.environ})
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise DataError(f"{path}: unknown setting(s) {unknown}; known: {sorted(fields)}")
+    typed = {}
+    for name, value in values.items():
+        kind = type(getattr(Settings, name))
+        try:
+            if kind is bool and isinstance(value, str):
+                if value.strip().lower() not in ("1", "0", "true", "false", "yes", "no"):
+                    raise ValueError(value)
+                value = value.strip().lower() in ("1", "true", "yes")
+            typed[name] = Path(value) if issubclass(kind, Path) else kind(value)
+        except (TypeError, ValueError):
+            raise DataError(f"setting {name}={value!r}: expected {kind.__name__}") from None
+    return Settings(**typed)

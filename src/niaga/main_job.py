@@ -1,93 +1,132 @@
-"""The main job (``make run``): train the default review and social-post models on the shared data, print
-their cross-validated evaluation, save them, and classify a few example reviews and posts."""
+"""The main job (``make run``, ``niaga run``): bring up the running system.
+
+1. The warehouse: when it is empty, the shared data is ingested into it (reviews, posts, orders,
+   transactions, products).
+2. The models: every default model not yet registered is trained quickly and registered (review emotion and
+   sentiment, social posts, fraud, customer segments and promotion preference); later starts reuse them.
+   Heavy models (neural and transformer reviews, the SASRec recommender, the product-image CNN) train
+   through their own commands and are added with ``niaga serve models add``.
+3. The server: the API (/api/v1, /docs) and the dashboard (/) on http://HOST:PORT.
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
+import dataclasses
+import time
 from pathlib import Path
-
-EXAMPLES = [
-    "Barangnya bagus bgt, pengiriman cepat, seller ramah. Mantappp 👍",
-    "kecewa bgt, barang rusak dan gk sesuai gambar, udah chat seller gk dibales",
-    "Takut barangnya palsu, belum dicoba sih tapi kemasannya beda dari yang biasanya",
-    "Suka banget sama bajunya, bahannya adem, pasti order lagi ❤️",
-    "Paket lama banget sampainya, sedih padahal buat kado",
-]
-
-POSTS = [
-    "@USER min paket saya belum sampai udah seminggu, resi gak update",
-    "sudah bayar Rp150rb pakai GoPay tapi status pesanan masih belum dibayar",
-    "Ikuti kuis berhadiah dan menangkan voucher belanja 50rb! HTTPURL",
-]
-
-DEFAULT_TASKS = (("emotion", "Emotion"), ("sentiment", "Sentiment"))
-
+from typing import Callable
 
 HELP_EXAMPLES = {
-    "": "niaga run --cv 5",
+    "": "niaga run --port 8000",
 }
+
+#: table → shared file(s) ingested when the warehouse is empty
+DEFAULT_DATA = {
+    "reviews": [("text", "prdect_id", "prdect_id_train.csv")],
+    "posts": [("text", "ecommerce_tweets_labelled", "tweets_train.csv")],
+    "orders": [("commerce", "online_retail", "online_retail.parquet")],
+    "transactions": [("fraud", "fraud_detection_handbook_simulated", "transactions_2018-09.parquet")],
+    "products": [("images", "fashion_product_images_small", "styles.csv")],
+}
+FRAUD_TRAINING = ("fraud", "fraud_detection_handbook_simulated", "transactions_2018-08.parquet")
+QUICK_FRAUD = {"n_estimators": 150, "ae_epochs": 3}
 
 
 def register(sub, name: str, help_: str) -> None:
     parser = sub.add_parser(name, help=help_, description=__doc__)
-    parser.add_argument("texts", nargs="*", help="reviews to classify (default: stdin lines, else built-in examples)")
-    parser.add_argument("--out", default="runs", help="where models and reports go (default: runs/)")
-    parser.add_argument("--model", default="tfidf", choices=("tfidf", "neural", "transformer"),
-                        help="review model kind (default tfidf: trains in seconds)")
-    parser.add_argument("--cv", type=int, default=5,
-                        help="cross-validation folds for the printed evaluation (at least 2; default 5)")
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("--host", help="address to listen on (default: the host setting, 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default: the port setting, 8000)")
+    parser.add_argument("--no-serve", action="store_true", help="build the warehouse and the models, then stop")
     parser.set_defaults(handler=run)
 
 
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def fill_warehouse(store, log: Callable[[str], None] = say) -> None:
+    from niaga.config import data_path
+    from niaga.store.ingest import ingest
+
+    for table, files in DEFAULT_DATA.items():
+        paths = [data_path(*parts) for parts in files]
+        ingest(store, table, paths, log=log)
+
+
+def default_models(config) -> dict[tuple[str, str], Callable[[Path], None]]:
+    """(capability, name) → a function that trains that default model into a directory."""
+    from niaga.config import data_path
+
+    def reviews(label_col: str):
+        def train(out: Path) -> None:
+            from niaga.reviews.pipeline import train as train_reviews
+
+            train_reviews("store:reviews", "text", label_col, out, cv=0, log=say)
+        return train
+
+    def posts(out: Path) -> None:
+        from niaga.social.pipeline import train as train_posts
+
+        train_posts("store:posts", "text", "label", out, log=say)
+
+    def fraud(out: Path) -> None:
+        from niaga.fraud.pipeline import train as train_fraud
+
+        train_fraud([data_path(*FRAUD_TRAINING)], out, log=say, **QUICK_FRAUD)
+
+    def segments(out: Path) -> None:
+        from niaga.customers.rfm import read_log
+        from niaga.customers.segment_report import write_segmentation
+
+        write_segmentation(read_log("store:orders"), "store:orders", out, currency="GBP")
+
+    def promotion(out: Path) -> None:
+        from niaga.customers.naive_bayes import CategoricalNaiveBayes
+        from niaga.customers.promo import seed_table1
+        from niaga.modeling import save_model
+
+        model = CategoricalNaiveBayes(alpha=1.0).fit_counts(seed_table1())
+        save_model(model, out, labels=model.classes_, extra={"training_source": "seed 003 Table 1 counts"})
+
+    return {("reviews", "emotion"): reviews("label"), ("reviews", "sentiment"): reviews("Sentiment"),
+            ("social", "posts"): posts, ("fraud", "transactions"): fraud, ("customers", "segments"): segments,
+            ("customers", "promotion"): promotion}
+
+
+def prepare(config, log: Callable[[str], None] = say) -> None:
+    """Fill the warehouse when it is empty and train the default models not yet registered."""
+    from niaga.store import Store
+
+    with Store(config.store) as store:
+        if store.is_empty():
+            log(f"== filling the warehouse {config.store} from the shared data ==")
+            fill_warehouse(store, log)
+        registered = {(m.capability, m.name) for m in store.models().itertuples()}
+    for (capability, name), train in default_models(config).items():
+        if (capability, name) in registered:
+            continue
+        out = Path(config.models) / f"{capability}-{name}"
+        log(f"== training the default {capability} model '{name}' into {out} ==")
+        start = time.perf_counter()
+        train(out)
+        with Store(config.store) as store:
+            store.register_model(capability, name, out)
+        log(f"   {capability}/{name} registered ({time.perf_counter() - start:.0f} s)")
+
+
 def run(args: argparse.Namespace) -> int:
-    from niaga.config import data_path
-    from niaga.errors import NiagaError
-    from niaga.modeling import load_model
-    from niaga.reviews.cli import read_texts
-    from niaga.reviews.pipeline import train
+    from niaga.config import settings
 
-    if args.cv < 2:
-        raise NiagaError(f"--cv {args.cv}: the main job prints a cross-validated evaluation, so it needs at least 2 "
-                         "folds (train without CV through 'niaga reviews train --cv 0')")
-    data = data_path("text", "prdect_id", "prdect_id_train.csv")
-    out = Path(args.out)
-    models = {}
-    for task, label_col in DEFAULT_TASKS:
-        print(f"\n== PRDECT-ID {task}: {args.model} model, {args.cv}-fold CV grouped by text ==")
-        _, metrics = train(data, "Customer Review", label_col, out / "models" / f"reviews-{task}", kind=args.model,
-                           cv=args.cv, report_dir=out / "reports" / f"reviews-{task}")
-        cv = metrics.get("cv", {})
-        if cv:
-            print(f"accuracy {cv['accuracy']:.4f}  macro-F1 {cv['f1_macro']:.4f}  weighted-F1 {cv['f1_weighted']:.4f}  "
-                  f"kappa {cv['cohen_kappa']:.4f}   report: {out / 'reports' / f'reviews-{task}' / 'report.md'}")
-        models[task] = load_model(out / "models" / f"reviews-{task}", task="reviews")
-    texts = read_texts(args.texts) or EXAMPLES
-    print("\n== Example reviews ==")
-    emotion, sentiment = models["emotion"], models["sentiment"]
-    e_proba, s_proba = emotion.predict_proba(texts), sentiment.predict_proba(texts)
-    for text, e, s in zip(texts, e_proba, s_proba):
-        print(f"{emotion.classes_[e.argmax()]:<8} {e.max():.2f}  {sentiment.classes_[s.argmax()]:<8} {s.max():.2f}  {text}")
-    run_social(out, args.cv)
-    print(f"\nmodels saved under {out / 'models'}; use them with 'niaga reviews predict --model DIR ...'",
-          file=sys.stderr)
+    config = settings()
+    config = dataclasses.replace(config, **{k: v for k, v in {"host": args.host, "port": args.port}.items() if v})
+    start = time.perf_counter()
+    prepare(config)
+    say(f"ready in {time.perf_counter() - start:.0f} s")
+    if args.no_serve:
+        return 0
+    from niaga.serve.cli import serve
+
+    serve(config)
     return 0
-
-
-def run_social(out: Path, cv: int) -> None:
-    import pandas as pd
-
-    from niaga.config import data_path
-    from niaga.social.pipeline import predict_posts, train
-
-    print(f"\n== E-commerce posts: transaction and activity classifiers, {cv}-fold CV ==")
-    summary = train(data_path("text", "ecommerce_tweets_labelled", "tweets_train.csv"), "text", "label",
-                    out / "models" / "social", cv=cv, report_dir=out / "reports" / "social")
-    for name in ("transaction", "activity"):
-        scores = summary[name]["cv"]
-        print(f"{name:<12} accuracy {scores['accuracy']:.4f}  macro-F1 {scores['f1_macro']:.4f}")
-    result = predict_posts(out / "models" / "social", pd.DataFrame({"text": POSTS}), "text")
-    print("\n== Example posts ==")
-    for row in result.itertuples():
-        print(f"{row.label:<16} {row.activity or '-':<10} price={row.price or '-'} payment={row.payment_method or '-'}  "
-              f"{row.text}")

@@ -1,7 +1,8 @@
 """Reading user tables and writing result tables, with errors that name the file and the column.
 
 One reader for every table a user hands niaga: CSV / TSV (encoding and delimiter found by themselves, or
-given), Excel (.xlsx), Parquet and JSON lines, gzip-compressed or not. One writer whose format follows the
+given), Excel (.xlsx), Parquet and JSON lines, gzip-compressed or not, and ``store:TABLE`` for a table of the
+warehouse. One writer whose format follows the
 output's extension. A command-line run may set the encoding and delimiter for every table it reads
 (``--encoding``, ``--sep``) through ``read_options``.
 """
@@ -19,6 +20,8 @@ import pandas as pd
 
 from niaga.errors import DataError
 
+#: ``store:TABLE`` reads a table of the warehouse (``niaga ingest``) wherever a file is read
+STORE_PREFIX = "store:"
 #: delimiters a CSV may use: Indonesian spreadsheets export ";" (the decimal comma takes ",")
 DELIMITERS = (",", ";", "\t", "|")
 #: encodings tried after UTF-8 (with or without BOM): Windows' Western code page, then latin-1, which
@@ -90,6 +93,8 @@ def read_table(path: str | Path, **kwargs) -> pd.DataFrame:
     is read from the header line (",", ";", tab, "|") unless given. Any failure becomes a DataError that
     names the file, so the CLI can print one line.
     """
+    if str(path).startswith(STORE_PREFIX):
+        return read_store_table(str(path)[len(STORE_PREFIX):])
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: file not found")
@@ -118,6 +123,21 @@ def read_table(path: str | Path, **kwargs) -> pd.DataFrame:
             TypeError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{path}: cannot be read as a table ({reason})") from exc
+
+
+def read_store_table(table: str) -> pd.DataFrame:
+    """A warehouse table (``store:reviews``) with its own columns, the input's other columns spread back out of
+    ``extra``, and the bookkeeping columns dropped: what the file held, whatever the file was."""
+    import json
+
+    from niaga.config import settings
+    from niaga.store import Store
+
+    with Store(settings().store, read_only=True) as store:
+        frame = store.table(table)
+    extra = pd.DataFrame([json.loads(e) if e else {} for e in frame["extra"]], index=frame.index)
+    frame = frame.drop(columns=["extra", "row_hash", "source_file", "source_row", "ingested_at"])
+    return pd.concat([frame, extra[[c for c in extra.columns if c not in frame.columns]]], axis=1)
 
 
 def _gunzip(path: Path) -> bytes:

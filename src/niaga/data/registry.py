@@ -64,6 +64,9 @@ DATASETS: list[Dataset] = [
     Dataset("online_shoppers_intention", "customers", "commerce/online_shoppers_intention",
             lambda f: _count_csv(f / "online_shoppers_intention.csv")),
     Dataset("groceries", "recommend", "commerce/groceries", lambda f: _count_csv(f / "Groceries_dataset.csv")),
+    Dataset("amazon_s3rec", "recommend", "commerce/amazon_s3rec",
+            lambda f: sum(len(line.split()) - 1 for p in sorted(f.glob("*.txt"))
+                          for line in p.read_text().splitlines() if line.strip())),  # interactions
     Dataset("fashion_product_images_small", "vision", "images/fashion_product_images_small", _count_images),
     Dataset("grocery_store_dataset", "vision", "images/grocery_store_dataset", _count_images),
 ]

@@ -80,12 +80,18 @@ def load_models(model_dir: str | Path):
 def predict_posts(model_dir: str | Path, frame: pd.DataFrame, text_col: str, extract: bool = True) -> pd.DataFrame:
     """Every input column plus label, confidence, activity (empty unless the post is a transaction), the
     extraction columns and error; an input column with one of those names is kept as ``<name>_input``."""
+    return label_posts(load_models(model_dir), frame, text_col, extract, progress=True)
+
+
+def label_posts(models, frame: pd.DataFrame, text_col: str, extract: bool = True,
+                progress: bool = False) -> pd.DataFrame:
+    """``predict_posts`` with models already loaded (``load_models``): what a server calls per request."""
     from niaga.social.extract import extract_frame
 
     require_columns(frame, [text_col], "input")
-    model, activity_model = load_models(model_dir)
+    model, activity_model = models
     texts = frame[text_col].reset_index(drop=True)
-    outputs = classify_texts(model, texts, progress=True)
+    outputs = classify_texts(model, texts, progress=progress)
     texts = bounded_texts(texts)[0]
     activity = np.full(len(frame), "", dtype=object)
     positive = model.metadata_.get("transaction_label")

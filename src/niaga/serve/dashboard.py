@@ -1,0 +1,136 @@
+"""The dashboard: server-rendered pages (Jinja2) over the same functions as the API, charts drawn with the
+plotly.js that the plotly package bundles (served from /static: nothing comes from a CDN)."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import plotly
+import plotly.graph_objects as go
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from niaga.errors import NiagaError
+from niaga.serve.routers import customers, reviews, social
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+PAGES = [("/", "Overview"), ("/reviews", "Reviews"), ("/social", "Social"), ("/customers", "Customers")]
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def mount_static(app) -> None:
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        return FileResponse(PLOTLY_JS, media_type="application/javascript")
+
+
+def page(request: Request, template: str, title: str, **context) -> HTMLResponse:
+    return templates.TemplateResponse(request, template, {"title": title, "pages": PAGES,
+                                                          "here": request.url.path, **context})
+
+
+def bar(x, y, title: str, x_title: str = "", y_title: str = "") -> str:
+    figure = go.Figure(go.Bar(x=list(x), y=list(y), marker_color="#0f4c5c"))
+    figure.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, margin=dict(t=50, l=60, r=20, b=60))
+    return figure.to_json()
+
+
+def services(request: Request):
+    return request.app.state.services
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request):
+    service = services(request)
+    counts = service.read(lambda store: store.counts())
+    return page(request, "overview.html", "Overview", models=service.registered(), store=service.settings.store,
+                tables_chart=bar(counts.keys(), counts.values(), "Rows per warehouse table", y_title="rows"))
+
+
+@router.get("/reviews", response_class=HTMLResponse)
+@router.post("/reviews", response_class=HTMLResponse)
+def reviews_page(request: Request, text: str = Form("")):
+    service = services(request)
+    lines = [line.strip() for line in text.splitlines() if line.strip()][:50]
+    rows, tasks, error = [], [], None
+    if lines:
+        try:
+            for task in ("emotion", "sentiment"):
+                try:
+                    results = reviews.classify(service, lines, task).results
+                except NiagaError as exc:
+                    if task == "emotion":
+                        raise
+                    error = str(exc)
+                    continue
+                tasks.append(task)
+                for i, result in enumerate(results):
+                    if len(rows) <= i:
+                        rows.append({"text": lines[i]})
+                    rows[i][task] = result
+        except NiagaError as exc:
+            error = str(exc)
+    labels = service.read(lambda store: store.db.execute(
+        "SELECT label, count(*) FROM reviews WHERE label IS NOT NULL GROUP BY label ORDER BY 2 DESC").fetchall())
+    chart = bar([l for l, _ in labels], [n for _, n in labels], "Stored reviews by label", y_title="reviews") \
+        if labels else None
+    return page(request, "reviews.html", "Reviews: emotion and sentiment", text=text, rows=rows, tasks=tasks,
+                labels_chart=chart, error=error)
+
+
+def highlight(text: str, extraction) -> str:
+    """The text with the extracted spans marked (price, payment, product, other amounts), HTML-escaped."""
+    marks = [(a, b, "price") for a, b in extraction.price_spans]
+    marks += [(a, b, "payment") for a, b in extraction.payment_spans]
+    marks += [(span[0], span[1], "other") for _, _, span in extraction.other_amounts]
+    if extraction.product_span:
+        marks.append((*extraction.product_span, "product"))
+    out, at = [], 0
+    for start, end, kind in sorted(marks):
+        if start < at:
+            continue  # overlapping spans: the first one wins
+        out += [html.escape(text[at:start]), f'<mark class="{kind}">{html.escape(text[start:end])}</mark>']
+        at = end
+    return "".join(out) + html.escape(text[at:])
+
+
+@router.get("/social", response_class=HTMLResponse)
+@router.post("/social", response_class=HTMLResponse)
+def social_page(request: Request, text: str = Form("")):
+    post, highlighted, error = None, "", None
+    if text.strip():
+        try:
+            post = social.classify(services(request), [text.strip()]).results[0]
+            highlighted = highlight(text.strip(), post.extraction)
+        except NiagaError as exc:
+            error = str(exc)
+    return page(request, "social.html", "Social posts: transactions and what they say", text=text, post=post,
+                highlighted=highlighted, error=error)
+
+
+@router.get("/customers", response_class=HTMLResponse)
+@router.post("/customers", response_class=HTMLResponse)
+def customers_page(request: Request, customer_id: str = Form("")):
+    service = services(request)
+    segments_chart = rfm_chart = profile = error = None
+    try:
+        summary = customers.segments_summary(service)
+        segments_chart = bar([s.segment for s in summary.segments], [s.customers for s in summary.segments],
+                             f"{summary.customers:,} customers by RFM segment", y_title="customers")
+        figure = go.Figure(go.Scatter(x=[s.median_recency for s in summary.segments],
+                                      y=[s.median_monetary for s in summary.segments],
+                                      text=[s.segment for s in summary.segments], mode="markers+text",
+                                      marker=dict(size=[max(8, s.customers ** 0.5) for s in summary.segments]),
+                                      textposition="top center"))
+        figure.update_layout(title="Segments: median recency against median spend (marker size: customers)",
+                             xaxis_title="median recency (days)", yaxis_title="median spend (the log's currency)")
+        rfm_chart = figure.to_json()
+        if customer_id.strip():
+            profile = customers.profile(service, customer_id.strip(), {})
+    except NiagaError as exc:
+        error = str(exc)
+    return page(request, "customers.html", "Customers: segments, profiles and offers", customer_id=customer_id,
+                segments_chart=segments_chart, rfm_chart=rfm_chart, profile=profile, error=error)

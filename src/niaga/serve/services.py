@@ -1,0 +1,90 @@
+"""What the server holds while it runs: the settings, the store, the models of the registry (loaded once,
+on first use), the API keys it has checked, and the Prometheus metrics. The routers and the dashboard call
+capability functions through it; no capability knows it exists."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from niaga.config import Settings
+from niaga.errors import NiagaError
+from niaga.store import Store
+
+KEY_CACHE_SECONDS = 5.0  # a checked key is trusted this long before the store is asked again
+
+
+class NotServed(NiagaError):
+    """No model of that capability is registered: the endpoint answers 404 and says how to add one."""
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self):
+        self.requests = Counter("niaga_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry)
+        self.latency = Histogram("niaga_request_seconds", "HTTP request latency", ["method", "route"],
+                                 buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10),
+                                 registry=self.registry)
+        self.scores = Histogram("niaga_model_score", "Scores and confidences the models returned", ["capability"],
+                                buckets=tuple(i / 10 for i in range(1, 11)), registry=self.registry)
+        self.decisions = Counter("niaga_fraud_decisions", "Fraud decisions by type", ["decision"],
+                                 registry=self.registry)
+
+
+class Services:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.store = Store(settings.store).open()
+        self.metrics = Metrics()
+        self._models: dict[tuple[str, str], Any] = {}
+        self._keys: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def read(self, query: Callable[[Store], Any]) -> Any:
+        """``query(store)`` under the lock: one DuckDB connection serves requests on several threads."""
+        with self._lock:
+            return query(self.store)
+
+    # -- models of the registry ---------------------------------------------------------------------
+    def registered(self) -> list[dict]:
+        return self.read(lambda store: store.models().to_dict("records"))
+
+    def path(self, capability: str, name: str) -> Path:
+        rows = [r for r in self.registered() if r["capability"] == capability and r["name"] == name]
+        if not rows:
+            raise NotServed(f"no {capability} model '{name}' is registered: train one and add it with "
+                            f"'niaga serve models add {capability} {name} MODEL_DIR' (or run 'niaga run')")
+        return Path(rows[0]["path"])
+
+    def model(self, capability: str, name: str, load: Callable[[Path], Any]) -> Any:
+        """The loaded model (``load(path)``, once per path: re-registering a new directory reloads it)."""
+        path = self.path(capability, name)
+        cached = self._models.get((capability, name))
+        if cached is None or cached[0] != path:
+            cached = self._models[(capability, name)] = (path, load(path))
+        return cached[1]
+
+    # -- API keys -----------------------------------------------------------------------------------
+    def key_name(self, key: str | None) -> str | None:
+        """The key's name when it is valid; a revoked key stops working within ``KEY_CACHE_SECONDS``."""
+        if not key:
+            return None
+        hit = self._keys.get(key)
+        if hit is not None and time.monotonic() - hit[1] < KEY_CACHE_SECONDS:
+            return hit[0]
+        name = self.read(lambda store: store.check_key(key))
+        if name is None:
+            self._keys.pop(key, None)
+        else:
+            self._keys[key] = (name, time.monotonic())
+        return name

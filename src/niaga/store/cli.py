@@ -1,0 +1,40 @@
+"""``niaga ingest TABLE FILE...``: load files into the warehouse, with validation and quarantine."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP_EXAMPLES = {
+    "": "niaga ingest reviews examples/reviews.csv",
+}
+
+
+def register(sub, name: str, help_: str) -> None:
+    from niaga.store.schema import TABLES
+
+    parser = sub.add_parser(name, help=help_, description=__doc__.split(":", 1)[1].strip() + " Tables: "
+                            + "; ".join(f"{t.name} ({t.description})" for t in TABLES.values()) + ".")
+    parser.add_argument("table", choices=list(TABLES), help="the table to load into")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="CSV, TSV, Excel, Parquet or JSON-lines files")
+    parser.add_argument("--store", help="the warehouse file (default: the store setting, runs/niaga.duckdb)")
+    parser.add_argument("--pii", choices=("mask", "partial", "pseudonymize", "drop", "off"),
+                        help="personal data (names, phones, emails, NIK, cards, accounts, addresses) in personal "
+                             "columns and texts: replaced before storing (default: the pii_policy setting, mask)")
+    parser.set_defaults(handler=ingest_command, subparser=parser)
+
+
+def ingest_command(args: argparse.Namespace) -> int:
+    from niaga.config import settings
+    from niaga.store import Store
+    from niaga.store.ingest import ingest
+
+    config = settings()
+    path = args.store or config.store
+    with Store(path) as store:
+        results = ingest(store, args.table, args.files, pii_policy=args.pii or config.pii_policy, log=print)
+        total = store.counts()
+    stored = sum(r.stored for r in results)
+    quarantined = sum(r.quarantined for r in results)
+    print(f"{stored:,} rows stored, {quarantined:,} quarantined (see the quarantine table); {args.table} now holds "
+          f"{total[args.table]:,} rows in {path}")
+    return 0

@@ -1,0 +1,89 @@
+"""A small running system for the server tests: a store, tiny models of every text capability, customer
+segments from a synthetic log, and the app (``TestClient``) or a live server for the browser."""
+
+import importlib.util
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from niaga.config import Settings
+
+TESTS = Path(__file__).resolve().parents[1]
+POS = ["barang bagus sekali mantap", "pengiriman cepat seller ramah", "kualitas bagus harga murah puas"]
+NEG = ["barang rusak parah kecewa", "pengiriman lama sekali kecewa", "kualitas jelek mahal rusak"]
+POSTS = ["sudah transfer 150rb tapi pesanan belum diproses", "sudah bayar pakai gopay 200rb belum dikirim",
+         "paket saya belum sampai sudah seminggu", "min pesanan saya dibatalkan sepihak", "ikut kuis berhadiah yuk",
+         "selamat pagi semua semangat", "promo gajian diskon besar", "nonton bola malam ini"]
+
+
+def helper(relative: str):
+    spec = importlib.util.spec_from_file_location(relative.replace("/", "_"), TESTS / relative)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory, shared_data):
+    """Settings of a store with registered models (built once per session)."""
+    from niaga.customers.segment_report import write_segmentation
+    from niaga.modeling import save_model
+    from niaga.social.pipeline import train as train_posts
+    from niaga.store import Store
+    from niaga.text.classify.tfidf import TfidfTextClassifier
+
+    root = tmp_path_factory.mktemp("system")
+    texts, labels = (POS + NEG) * 4, (["Happy"] * 3 + ["Anger"] * 3) * 4
+    emotion = TfidfTextClassifier(calibration_cv=2, min_df=1).fit(texts, labels)
+    save_model(emotion, root / "emotion", labels=emotion.classes_, task="reviews")
+    posts = root / "posts.csv"
+    pd.DataFrame({"text": POSTS * 3, "label": (["TRANSACTION"] * 4 + ["NON_TRANSACTION"] * 4) * 3,
+                  "activity": (["payment", "payment", "shipping", "cancellation"] + [None] * 4) * 3}).to_csv(posts, index=False)
+    train_posts(posts, "text", "label", root / "posts", log=lambda m: None, min_df=1, calibration_cv=2)
+    write_segmentation(helper("customers/conftest.py").population(), "log", root / "segments", as_of="2011-12-31")
+    settings = Settings(store=root / "niaga.duckdb", models=root, require_api_key=True)
+    with Store(settings.store) as store:
+        store.register_model("reviews", "emotion", root / "emotion")
+        store.register_model("social", "posts", root / "posts")
+        store.register_model("customers", "segments", root / "segments")
+        key = store.add_key("tests")
+        store.db.execute("INSERT INTO reviews (text, label) VALUES ('bagus', 'Happy'), ('jelek', 'Anger'), "
+                         "('mantap', 'Happy')")
+    return settings, key
+
+
+@pytest.fixture()
+def client(system):
+    from fastapi.testclient import TestClient
+
+    from niaga.serve.app import create_app
+
+    settings, key = system
+    with TestClient(create_app(settings), headers={"X-API-Key": key}) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def live_server(system):
+    """The app on a free local port, in a thread (for the browser and the fuzzer)."""
+    import uvicorn
+
+    from niaga.serve.app import create_app
+
+    settings, key = system
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", key
+    server.should_exit = True
+    thread.join(timeout=10)

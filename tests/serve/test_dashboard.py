@@ -1,0 +1,67 @@
+"""The dashboard in a real browser: headless Chromium from Debian's packages, driven by Playwright."""
+
+import shutil
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed: 'make install' installs Debian's chromium package (as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture()
+def page(browser, live_server):
+    url, _ = live_server
+    context = browser.new_context(base_url=url)
+    opened = context.new_page()
+    errors = []
+    opened.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield opened
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def test_overview_lists_the_models_and_draws_the_warehouse_chart(page):
+    page.goto("/")
+    assert "reviews" in page.inner_text("#models") and "segments" in page.inner_text("#models")
+    page.wait_for_selector("#tables .main-svg")  # plotly drew the chart from the bundled script, no CDN
+
+
+def test_reviews_form_classifies_pasted_reviews(page):
+    page.goto("/reviews")
+    page.fill("#text", "barang bagus sekali mantap\nbarang rusak parah kecewa")
+    page.click("#classify")
+    labels = page.locator("td.label-emotion strong").all_inner_texts()
+    assert labels == ["Happy", "Anger"]
+    page.wait_for_selector("#labels .main-svg")
+    assert "no reviews model 'sentiment' is registered" in page.inner_text("#error")  # said, not a crash
+
+
+def test_social_form_highlights_what_it_extracted(page):
+    page.goto("/social")
+    page.fill("#text", "sudah transfer 150rb tapi pesanan belum diproses")
+    page.click("#analyse")
+    assert page.inner_text("#verdict").startswith("TRANSACTION")
+    assert page.inner_text("#highlighted mark.price") == "150rb"
+    assert page.inner_text("#highlighted mark.payment") == "transfer"
+
+
+def test_customers_page_charts_segments_and_shows_a_profile_with_offers(page):
+    page.goto("/customers")
+    page.wait_for_selector("#segments .main-svg")
+    page.fill("#customer_id", "2000")
+    page.click("#lookup")
+    assert page.inner_text("#segment") in ("at risk", "cannot lose")
+    assert page.locator("#offers li:not(.muted)").count() >= 1
