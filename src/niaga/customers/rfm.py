@@ -9,13 +9,13 @@ counted in the cleaning report and per customer (``returns_value``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from niaga.data.columns import match_columns, require_fields
 from niaga.data.io import read_table
 from niaga.errors import DataError
 
@@ -66,25 +66,10 @@ SEGMENT_ORDER = ["champions", "loyal", "potential", "new", "promising", "need at
 SEGMENT_COLUMNS = ["customer_id", "recency", "frequency", "monetary", "segment", "cluster"]
 
 
-def _key(name: str) -> str:
-    return re.sub(r"[\s_\-]+", "", str(name).lower())
-
-
 def resolve_columns(frame: pd.DataFrame, source: str | Path) -> dict[str, str]:
     """The frame's column for each field (by alias); DataError naming what is missing and what is there."""
-    by_key = {}
-    for column in frame.columns:
-        by_key.setdefault(_key(column), column)
-    found = {}
-    for field_name, aliases in COLUMN_ALIASES.items():
-        match = next((by_key[a] for a in aliases if a in by_key), None)
-        if match is not None:
-            found[field_name] = match
-    missing = [f for f in REQUIRED if f not in found]
-    if missing:
-        expected = "; ".join(f"{f}: one of {', '.join(COLUMN_ALIASES[f][:3])}" for f in missing)
-        raise DataError(f"{source}: not a transaction log, missing {expected}; columns present: "
-                        f"{', '.join(map(str, frame.columns[:20]))}")
+    found = match_columns(frame.columns, COLUMN_ALIASES)
+    require_fields(found, REQUIRED, COLUMN_ALIASES, frame.columns, source, what="transaction log")
     return found
 
 

@@ -8,7 +8,6 @@ table (same sha256) adds nothing. Personal data is masked on the way in (the ``p
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from tqdm.auto import tqdm
 from niaga.data.columns import match_columns, require_fields
 from niaga.data.io import note, read_table
 from niaga.errors import DataError
+from niaga.modeling import sha256_file
 from niaga.privacy import load_secret, mask_frame
 from niaga.privacy.mask import check_policy
 from niaga.store.schema import TABLES, Column, Table
@@ -45,14 +45,6 @@ class IngestResult:
             return f"{self.file}: already ingested into {self.table}: nothing added"
         return (f"{self.file}: {self.rows:,} rows → {self.stored:,} stored in {self.table}, "
                 f"{self.quarantined:,} quarantined, {self.duplicates:,} duplicates skipped")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def convert(values: pd.Series, column: Column) -> tuple[pd.Series, pd.Series]:
@@ -136,7 +128,7 @@ def ingest(store: Store, table_name: str, paths: Iterable[str | Path], pii_polic
     for path in map(Path, paths):
         if not path.is_file():
             raise DataError(f"{path}: file not found")
-        sha = file_sha256(path)
+        sha = sha256_file(path)
         seen = store.db.execute("SELECT ingested_at FROM ingested_files WHERE sha256 = ? AND table_name = ?",
                                 [sha, table.name]).fetchone()
         result = IngestResult(table.name, str(path))

@@ -1,0 +1,126 @@
+"""Every shell example in README.md and docs/*.md runs as written, from the repository root, on a fresh
+checkout with ../shared beside it: a doc that drifts from the code fails here.
+
+The commands run in order, one document at a time, in a scratch directory laid out like a checkout (a
+``../shared/data`` beside it). Where a step would take minutes on the full data, the scratch ``shared/data``
+holds a small stand-in of that file (the first rows of the same table, the same columns), so the command is
+the same and only the data is smaller. ``make`` lines and the blocking ``niaga serve`` are not run (CI runs
+``make test``; the server has its own tests); ``niaga run`` runs with ``--no-serve``. Python examples are
+compiled, not run (they talk to a running server).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCK_RE = re.compile(r"^```(\w+)\n(.*?)^```", re.M | re.S)
+#: shared file → rows kept in its stand-in (the first rows: time-ordered files keep their order)
+STAND_INS = {
+    "fraud/fraud_detection_handbook_simulated/transactions_2018-04.parquet": 12_000,
+    "fraud/fraud_detection_handbook_simulated/transactions_2018-05.parquet": 12_000,
+    "fraud/fraud_detection_handbook_simulated/transactions_2018-06.parquet": 12_000,
+    "fraud/fraud_detection_handbook_simulated/transactions_2018-07.parquet": 12_000,
+    "fraud/fraud_detection_handbook_simulated/transactions_2018-08.parquet": 12_000,
+    "fraud/fraud_detection_handbook_simulated/transactions_2018-09.parquet": 12_000,
+    "fraud/ecommerce_fraud_data_partial/fraud_data_first51689.parquet": 8_000,
+    "commerce/online_retail/online_retail.parquet": 40_000,
+    "commerce/online_shoppers_intention/online_shoppers_intention.csv": 3_000,
+    "commerce/amazon_s3rec/Beauty.txt": 1_500,
+    "commerce/amazon_s3rec/Sports_and_Outdoors.txt": 1_500,
+    "commerce/amazon_s3rec/Toys_and_Games.txt": 1_500,
+}
+PER_COMMAND_SECONDS = 300
+
+
+def strip_comment(line: str) -> str:
+    """The line without a trailing ``# comment`` (a # inside quotes stays)."""
+    quote = None
+    for i, char in enumerate(line):
+        if char in "'\"" and quote in (None, char):
+            quote = None if quote else char
+        elif char == "#" and quote is None and (i == 0 or line[i - 1] in " \t"):
+            return line[:i].rstrip()
+    return line.rstrip()
+
+
+def examples(document: Path) -> tuple[list[str], list[str]]:
+    """(shell commands in order, python snippets) of a Markdown document."""
+    commands, snippets = [], []
+    for language, body in BLOCK_RE.findall(document.read_text(encoding="utf-8")):
+        if language == "python":
+            snippets.append(body)
+        if language not in ("bash", "sh", "shell"):
+            continue
+        for line in re.sub(r"\\\n\s*", " ", body).splitlines():
+            line = strip_comment(line).strip()
+            if line and not line.startswith("make "):
+                commands.append(line)
+    return commands, snippets
+
+
+def runnable(command: str) -> str | None:
+    """The command as the test runs it: None for the blocking server, ``niaga run`` without serving."""
+    if re.fullmatch(r"niaga serve(\s+--(host|port|store)\s+\S+)*", command):
+        return None
+    if re.match(r"niaga run\b", command):
+        return command + " --no-serve"
+    return command
+
+
+def stand_in(source: Path, target: Path, rows: int) -> None:
+    if source.suffix == ".parquet":
+        pd.read_parquet(source).head(rows).to_parquet(target)
+    elif source.suffix == ".csv":
+        pd.read_csv(source).head(rows).to_csv(target, index=False)
+    else:
+        lines = source.read_text(encoding="utf-8").splitlines()[:rows]
+        target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def mirror(source: Path, target: Path, relative: str = "") -> None:
+    """``target`` like ``source``: links to its files, small copies where a stand-in is named."""
+    inside = [name for name in STAND_INS if name.startswith(relative)]
+    if not inside:
+        target.symlink_to(source, target_is_directory=source.is_dir())
+        return
+    if relative in STAND_INS:
+        stand_in(source, target, STAND_INS[relative])
+        return
+    target.mkdir()
+    for child in source.iterdir():
+        mirror(child, target / child.name, f"{relative}{child.name}" + ("/" if child.is_dir() else ""))
+
+
+@pytest.fixture(scope="session")
+def checkout(tmp_path_factory, shared_data):
+    """A scratch directory laid out like a checkout: repo/ (the working directory) and shared/data beside it."""
+    root = tmp_path_factory.mktemp("doc-examples")
+    (root / "shared").mkdir()
+    mirror(shared_data, root / "shared" / "data")
+    (root / "repo").mkdir()
+    return root / "repo"
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.name)
+def test_every_example_runs_as_written(document, checkout):
+    commands, snippets = examples(document)
+    for snippet in snippets:
+        compile(snippet, f"{document.name} (python example)", "exec")
+    env = {**os.environ, "NIAGA_DATA": str(checkout.parent / "shared" / "data"),
+           "NIAGA_CACHE": str(checkout / ".cache"),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for command in filter(None, map(runnable, commands)):
+        done = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=checkout, env=env, capture_output=True,
+                              text=True, timeout=PER_COMMAND_SECONDS)
+        assert done.returncode == 0, (f"{document.name}: `{command}` exited {done.returncode}\n"
+                                      f"{done.stderr[-1500:]}")
+        assert "Traceback" not in done.stderr, f"{document.name}: `{command}`\n{done.stderr[-1500:]}"
