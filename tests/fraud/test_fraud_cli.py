@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -184,3 +185,89 @@ def test_score_keeps_input_columns_named_like_its_outputs(handbook_like, tmp_pat
     out = keeps_clashing_inputs(pd.read_csv(tmp_path / "in.csv", dtype=str, keep_default_na=False),
                                 tmp_path / "out.csv", outputs)
     assert set(out["decision"]) <= {"approve", "challenge", "review", "block"}
+
+
+def replayed(path) -> pd.DataFrame:
+    return pd.read_csv(path, keep_default_na=False, dtype={"fraud_score": str})
+
+
+def same_answers(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    assert a["transaction_id"].tolist() == b["transaction_id"].tolist()
+    np.testing.assert_allclose(pd.to_numeric(a["fraud_score"]), pd.to_numeric(b["fraud_score"]), atol=2e-6)
+    assert a["decision"].tolist() == b["decision"].tolist() and a["reasons"].tolist() == b["reasons"].tolist()
+
+
+def test_the_state_carried_from_training_equals_a_replay_of_the_training_files(handbook_like, tmp_path, capsys):
+    """The default start is the training data's final state: the same answers as starting empty and replaying
+    the training files first (--fresh --history), and not those of an empty start (--fresh)."""
+    folder, model, later = handbook_like
+    meta = json.loads((model / "model.json").read_text())
+    assert "feature_state.npz" in meta["artifacts"] and meta["metrics"]["feature_state"]["customers"] > 0
+    runs = {}
+    training = [str(folder / "part1.parquet"), str(folder / "part2.csv")]
+    for name, options in (("carried", []), ("fresh", ["--fresh"]), ("warmed", ["--fresh", "--history"] + training)):
+        out = tmp_path / f"{name}.csv"
+        assert main(["fraud", "replay", "--model", str(model), str(folder / "later.csv"), "--output", str(out),
+                     "--no-log"] + options) == 0
+        runs[name] = (replayed(out), capsys.readouterr().out)
+    end = str(pd.Timestamp(later["TX_DATETIME"].min()).floor("D"))[:10]
+    assert runs["carried"][1].startswith("start: the state carried from the training data; the state reaches " + end)
+    assert runs["fresh"][1].startswith("start: an empty state (--fresh); the state reaches -")
+    assert "then the history" in runs["warmed"][1]
+    same_answers(runs["carried"][0], runs["warmed"][0])
+    assert runs["carried"][0]["fraud_score"].tolist() != runs["fresh"][0]["fraud_score"].tolist()
+    # the training file again: older than the state, so scored from the history up to its time and flagged
+    assert main(["fraud", "score", "--model", str(model), "--input", str(folder / "part2.csv"),
+                 "--output", str(tmp_path / "again.csv"), "--no-log"]) == 0
+    again = pd.read_csv(tmp_path / "again.csv", keep_default_na=False)
+    latest = pd.to_datetime(again["TX_DATETIME"]) == pd.to_datetime(again["TX_DATETIME"]).max()  # the state's end
+    assert again["reasons"].str.startswith("out of order: ").tolist() == (~latest).tolist()
+    assert (again["fraud_score"] != "").all()
+    assert "flagged 'out of order'" in capsys.readouterr().err
+
+
+def test_a_replay_killed_midway_resumes_with_nothing_lost_or_scored_twice(handbook_like, tmp_path, capsys):
+    """SIGKILL a paced replay once it has checkpointed, run the same command again: the output equals an
+    uninterrupted replay's and the log holds every transaction exactly once."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from niaga.fraud.state import read_meta
+
+    folder, model, later = handbook_like
+    data = str(folder / "later.csv")
+    assert main(["fraud", "replay", "--model", str(model), data, "--output", str(tmp_path / "uninterrupted.csv"),
+                 "--no-log"]) == 0
+    snapshot, log, out = tmp_path / "stream.npz", tmp_path / "log.duckdb", tmp_path / "resumed.csv"
+    command = ["fraud", "replay", "--model", str(model), data, "--output", str(out), "--log", str(log),
+               "--snapshot", str(snapshot), "--snapshot-seconds", "0.1"]
+    process = subprocess.Popen([sys.executable, "-m", "niaga.cli"] + command + ["--max-rate", "1000"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if snapshot.exists() and read_meta(snapshot).get("seq", 0) >= 300:
+            break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, process.stderr.read().decode()[-2000:]
+    assert not out.exists()
+    with DecisionLog(log) as decisions:
+        before = sum(decisions.counts().values())
+    assert 300 <= before < len(later), "not killed midway"
+
+    capsys.readouterr()
+    assert main(command) == 0  # the same command: resume
+    printed = capsys.readouterr().out
+    assert "resumed the stream in" in printed and f"{before:,} transactions were already decided" in printed
+    same_answers(replayed(out), replayed(tmp_path / "uninterrupted.csv"))
+    with DecisionLog(log) as decisions:
+        counts = decisions.db.execute("SELECT count(*), count(DISTINCT transaction_id), max(seq) FROM decisions"
+                                      ).fetchone()
+    assert counts == (len(later), len(later), len(later))
+    assert main(command) == 0  # once more: everything already decided, nothing logged twice
+    same_answers(replayed(out), replayed(tmp_path / "uninterrupted.csv"))
+    with DecisionLog(log) as decisions:
+        assert sum(decisions.counts().values()) == len(later)

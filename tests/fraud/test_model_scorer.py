@@ -100,17 +100,21 @@ def test_bad_input_gets_a_decision_and_a_reason_never_an_exception(trained):
     again = scorer.score({"transaction_id": "a", "timestamp": "2018-04-02 09:01", "customer_id": 1,
                           "terminal_id": 3, "amount": 12.5})
     assert again["reasons"].startswith("invalid input: transaction_id: duplicate")
+    # older than the state's latest: scored from the history up to its time, flagged, not added to the state
+    clock = scorer.until
     late = scorer.score({"transaction_id": "b", "timestamp": "2018-04-01 09:00", "customer_id": 1,
                          "terminal_id": 3, "amount": 1})
-    assert late["reasons"] == "invalid input: timestamp: earlier than the last transaction already scored"
+    assert late["reasons"].startswith("out of order: 2018-04-01 09:00:00 is before the state's latest transaction "
+                                      "(2018-04-02 09:00:00)") and 0 <= late["fraud_score"] <= 1
+    assert scorer.until == clock and "b" in scorer.seen
     assert scorer.score({"transaction_id": "c", "timestamp": "2018-04-03", "customer_id": 1, "terminal_id": 3,
                          "amount": "lots"})["reasons"] == "invalid input: amount: not a number 'lots'"
 
 
 @pytest.mark.parametrize("kind", ["cards", "shop"])
 def test_reason_contributions_add_up_to_the_raw_score(trained, kind):
-    """The path attribution follows LightGBM's own decisions (missing values, categories): per row the
-    contributions plus the trees' root values give exactly the booster's raw score."""
+    """The reasons' SHAP values (LightGBM's TreeSHAP, missing values and categories included) plus the
+    expected value give the booster's raw score, one row at a time (C API) and in batches (public API)."""
     from niaga.fraud.features import IpCountries
 
     from .conftest import ecommerce_like
@@ -126,5 +130,7 @@ def test_reason_contributions_add_up_to_the_raw_score(trained, kind):
     M = model.matrix(features.head(400))
     M[np.random.default_rng(0).random(M.shape) < 0.1] = np.nan
     contributions = model.contributions(M)
-    roots = model._paths.value[model._paths.roots].sum()
-    np.testing.assert_allclose(contributions.sum(axis=1) + roots, model.raw_score_matrix(M), atol=1e-9)
+    assert contributions.shape == (len(M), len(model.columns_) + 1)
+    np.testing.assert_allclose(contributions.sum(axis=1), model.raw_score_matrix(M), atol=1e-9)
+    one = np.vstack([model.contributions(M[i:i + 1]) for i in range(20)])
+    np.testing.assert_allclose(one, contributions[:20], atol=1e-12)

@@ -6,6 +6,8 @@ transaction costs a few microseconds (a PyTorch call alone costs more than that)
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator
 from tqdm.auto import tqdm
@@ -51,9 +53,11 @@ class Autoencoder(NiagaModel, BaseEstimator):
             X = X[rng.choice(len(X), self.max_rows, replace=False)]
         if len(X) < 2:
             raise ValueError("the autoencoder needs at least 2 legitimate rows to train")
-        self.mean_ = np.nanmean(np.where(np.isfinite(X), X, np.nan), axis=0)
-        self.mean_ = np.nan_to_num(self.mean_)
-        scale = np.nanstd(np.where(np.isfinite(X), X, np.nan), axis=0)
+        finite = np.where(np.isfinite(X), X, np.nan)
+        with warnings.catch_warnings():  # a column without any value here: mean 0, scale 1
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.mean_ = np.nan_to_num(np.nanmean(finite, axis=0))
+            scale = np.nanstd(finite, axis=0)
         self.scale_ = np.where(np.nan_to_num(scale) > 1e-12, np.nan_to_num(scale), 1.0)
         data = torch.tensor(_prepare(X, self.mean_, self.scale_), dtype=torch.float32)
         threads = torch.get_num_threads()
@@ -89,3 +93,40 @@ class Autoencoder(NiagaModel, BaseEstimator):
             if i < len(self.layers_) - 1:
                 np.maximum(H, 0.0, out=H)
         return ((H - Z) ** 2).mean(axis=1)
+
+
+class FoldAutoencoders(BaseEstimator):
+    """The autoencoders of the time folds of the training rows, each trained without one fold: a training
+    row's error comes from the one that did not see it (``fit_transform``); any other row's error
+    (``score_samples``: later rows, new data) from the one trained on the most recent folds (all but the
+    first), which saw none of them either. One forward pass per row at scoring time, as with one autoencoder."""
+
+    def __init__(self, n_folds: int = 2, epochs: int = 10, max_rows: int = 200_000, random_state: int = 0,
+                 verbose: bool = False):
+        self.n_folds = n_folds
+        self.epochs = epochs
+        self.max_rows = max_rows
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit_transform(self, X, y) -> np.ndarray:
+        """Fit one autoencoder per fold (contiguous blocks of the rows, in stream order) on the legitimate
+        rows of the other folds; return each row's out-of-fold error."""
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y)
+        bounds = np.linspace(0, len(X), self.n_folds + 1).astype(int)
+        errors = np.empty(len(X))
+        self.models_ = []
+        for k in range(self.n_folds):
+            inside = np.zeros(len(X), dtype=bool)
+            inside[bounds[k]:bounds[k + 1]] = True
+            model = Autoencoder(epochs=self.epochs, max_rows=max(self.max_rows // self.n_folds, 2),
+                                random_state=self.random_state + k, verbose=self.verbose)
+            model.fit(X[~inside], y[~inside])
+            errors[inside] = model.score_samples(X[inside])
+            self.models_.append(model)
+        return errors
+
+    def score_samples(self, X) -> np.ndarray:
+        """Reconstruction error of rows after the training rows, by the autoencoder of the latest folds."""
+        return self.models_[0].score_samples(X)

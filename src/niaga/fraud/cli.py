@@ -17,7 +17,7 @@ HELP_EXAMPLES = {
     "evaluate": "niaga fraud evaluate --model runs/fraud --data ../shared/data/fraud/fraud_detection_handbook_simulated/"
                 "transactions_2018-09.parquet --report runs/fraud-eval",
     "replay": "niaga fraud replay --model runs/fraud ../shared/data/fraud/fraud_detection_handbook_simulated/"
-              "transactions_2018-09.parquet --report runs/fraud-replay",
+              "transactions_2018-09.parquet --report runs/fraud-replay --snapshot runs/fraud-stream.npz",
     "cases": "niaga fraud cases --model runs/fraud --limit 10",
 }
 
@@ -47,7 +47,9 @@ def register(sub, name: str, help_: str) -> None:
     score.add_argument("--output", "--out", dest="output", required=True,
                        help="table to write: the input plus fraud_score, decision, reasons")
     score.add_argument("--rules", help="rules YAML (default: the model's rules.yaml)")
+    add_start_options(score)
     add_log_options(score)
+    add_snapshot_options(score)
     score.set_defaults(handler=score_command)
 
     evaluate = commands.add_parser("evaluate", help="replay labelled tables through the scorer and write a report")
@@ -56,6 +58,7 @@ def register(sub, name: str, help_: str) -> None:
                           help="labelled transaction tables the model did not train on, replayed in time order")
     evaluate.add_argument("--report", required=True, help="directory for metrics.json, report.md and the plots")
     evaluate.add_argument("--rules", help="rules YAML (default: the model's rules.yaml)")
+    add_start_options(evaluate)
     evaluate.set_defaults(handler=evaluate_command)
 
     replay = commands.add_parser("replay", help="stream files through the real-time scorer in timestamp order")
@@ -64,8 +67,13 @@ def register(sub, name: str, help_: str) -> None:
     replay.add_argument("--output", help="write transaction_id, fraud_score, decision, reasons of every transaction")
     replay.add_argument("--report", help="directory for metrics.json, report.md and the plots (needs labelled files)")
     replay.add_argument("--label-delay-days", type=float, default=None,
-                        help="days before a label is fed back to the feature state (default: the model's, 7)")
+                        help="days before a label is fed back to the feature state (default: the model's, 7; "
+                             "another delay needs --fresh)")
+    add_start_options(replay)
     add_log_options(replay)
+    add_snapshot_options(replay)
+    replay.add_argument("--max-rate", type=float, metavar="TX_PER_SECOND",
+                        help="stream at most this many transactions per second (a live feed)")
     replay.set_defaults(handler=replay_command)
 
     cases = commands.add_parser("cases", help="list the review queue, resolve a case, export resolutions as labels")
@@ -79,6 +87,24 @@ def register(sub, name: str, help_: str) -> None:
     cases.add_argument("--note", default="", help="with --resolve: a note")
     cases.add_argument("--export-labels", metavar="FILE", help="write the resolutions as transaction_id,label")
     cases.set_defaults(handler=cases_command)
+
+
+def add_start_options(parser: argparse.ArgumentParser) -> None:
+    start = parser.add_argument_group("start state (default: the feature state the model carries from the end "
+                                      "of its training data)")
+    start.add_argument("--fresh", action="store_true",
+                       help="start from an empty state (every customer and terminal without history)")
+    start.add_argument("--history", nargs="+", metavar="FILE",
+                       help="first stream these transaction files through the state (no decisions written); "
+                            "rows older than the state are skipped")
+
+
+def add_snapshot_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--snapshot", metavar="FILE",
+                        help="keep the stream resumable: state snapshots in FILE (periodically, at the end, on "
+                             "SIGTERM / Ctrl-C), decisions in the log; when FILE exists, resume from it")
+    parser.add_argument("--snapshot-seconds", type=float, default=60.0, metavar="S",
+                        help="seconds between snapshots with --snapshot (default 60)")
 
 
 def add_log_options(parser: argparse.ArgumentParser) -> None:
@@ -106,18 +132,35 @@ def train_command(args: argparse.Namespace) -> int:
                                **parse_params(args.param, valid=fraud_model_params()))
     except (TypeError, ValueError) as exc:  # a bad --param or unusable labels
         raise NiagaError(str(exc)) from exc
-    held_out = metrics["validation"]
+    held_out, slices = metrics["held_out"], metrics["slices"]
     print(f"trained on {metrics['training_rows']:,} transactions ({metrics['frauds']:,} frauds), "
-          f"{len(model.columns_)} features"
-          + (f"; latest {held_out['n']:,} held out: ROC-AUC {held_out['roc_auc']:.4f}, "
-             f"AP {held_out['average_precision']:.4f}" if held_out else "") + f"; saved to {args.out}")
+          f"{len(model.columns_)} features; saved to {args.out} with the feature state as of "
+          f"{metrics['feature_state']['until']}")
+    if "roc_auc" in held_out:
+        print(f"held out (latest {held_out['n']:,} rows, {slices['held_out']['from']} … {slices['held_out']['to']}; "
+              f"nothing was fitted on them): ROC-AUC {held_out['roc_auc']:.4f}, AP {held_out['average_precision']:.4f}"
+              f", mean score {held_out['mean_score']:.4f} vs fraud rate {held_out['fraud_rate']:.4f}; trees chosen on "
+              f"{slices['early_stopping']['from']} … {slices['early_stopping']['to']}, calibration fitted on "
+              f"{slices['calibration']['from']} … {slices['calibration']['to']}")
     return 0
+
+
+def interrupted(args: argparse.Namespace, exc) -> int:
+    err(f"{exc}: decisions so far are in the log, the state in {args.snapshot}; run the same command again to "
+        "resume")
+    return 130
 
 
 def score_command(args: argparse.Namespace) -> int:
     from niaga.fraud.pipeline import score_file
+    from niaga.fraud.scorer import StreamInterrupted
 
-    result = score_file(args.model, args.input, args.output, rules_path=args.rules, log_path=log_path(args), log=err)
+    try:
+        result = score_file(args.model, args.input, args.output, rules_path=args.rules, log_path=log_path(args),
+                            log=err, fresh=args.fresh, history=args.history, snapshot=args.snapshot,
+                            snapshot_seconds=args.snapshot_seconds)
+    except StreamInterrupted as exc:
+        return interrupted(args, exc)
     counts = result["decision"].value_counts().to_dict()
     invalid = int(result["reasons"].astype(str).str.startswith("invalid input").sum())
     print(f"wrote {len(result):,} rows to {args.output}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
@@ -128,7 +171,9 @@ def score_command(args: argparse.Namespace) -> int:
 def evaluate_command(args: argparse.Namespace) -> int:
     from niaga.fraud.pipeline import evaluate
 
-    m = evaluate(args.model, args.data, args.report, rules_path=args.rules)
+    m = evaluate(args.model, args.data, args.report, rules_path=args.rules, fresh=args.fresh, history=args.history,
+                 log=err)
+    print(m["start"]["line"])
     print(f"ROC-AUC {m.get('roc_auc', float('nan')):.4f}  AP {m.get('average_precision', float('nan')):.4f}  "
           f"CP@100 {m.get('card_precision_at_100', float('nan')):.4f}  flagged precision "
           f"{m.get('precision_flagged', float('nan')):.4f} recall {m.get('recall_flagged', float('nan')):.4f}  "
@@ -138,13 +183,26 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
 def replay_command(args: argparse.Namespace) -> int:
     from niaga.fraud.pipeline import replay
+    from niaga.fraud.scorer import StreamInterrupted
 
-    summary = replay(args.model, args.files, args.output, args.label_delay_days, log_path(args),
-                     report_dir=args.report)
-    print(f"replayed {summary['transactions']:,} transactions in {summary['seconds']}s "
-          f"({summary['transactions_per_second']:,} tx/s), labels fed back after {summary['label_delay_days']:g} days")
+    try:
+        summary = replay(args.model, args.files, args.output, args.label_delay_days, log_path(args),
+                         report_dir=args.report, fresh=args.fresh, history=args.history, snapshot=args.snapshot,
+                         snapshot_seconds=args.snapshot_seconds, pace=args.max_rate, log=err)
+    except StreamInterrupted as exc:
+        return interrupted(args, exc)
+    print(summary["start"]["line"])
+    if summary["already_decided"]:
+        print(f"{summary['already_decided']:,} transactions were already decided in this stream: their logged "
+              "decisions are reported, not scored again")
+    rate = summary["transactions_per_second"]
+    print(f"replayed {summary['transactions']:,} transactions in {summary['seconds']}s"
+          + (f" ({rate:,} tx/s)" if rate else "") + f", labels fed back after {summary['label_delay_days']:g} days; "
+          f"the state now reaches {summary['state_until']}")
     print("decisions: " + ", ".join(f"{k} {v:,}" for k, v in sorted(summary["decisions"].items()))
-          + (f" (invalid input: {summary['invalid']:,})" if summary["invalid"] else ""))
+          + (f" (invalid input: {summary['invalid']:,})" if summary["invalid"] else "")
+          + (f" ({summary['out_of_order']:,} older than the state's start: scored, flagged 'out of order')"
+             if summary["out_of_order"] else ""))
     if "precision_flagged" in summary:
         print(f"flagged (challenge/review/block): precision {summary['precision_flagged']:.4f}, recall "
               f"{summary['recall_flagged']:.4f}; review/block: precision {summary['precision_review_or_block']:.4f}, "

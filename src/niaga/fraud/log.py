@@ -3,6 +3,11 @@
 Two tables: ``decisions`` (one row per scored transaction, appended in bulk) and ``resolutions`` (an
 investigator's verdict on a transaction). Open cases are ``review`` decisions without a resolution;
 resolutions are exported as labels for retraining (``niaga fraud train --labels``).
+
+A decision also keeps what the feature state needs to take its transaction in again (terminal, device, IP,
+... and the exact time), the stream it belongs to and its position there (``seq``) and whether it entered
+the state (``status``): a stream restarted from a snapshot re-applies the decisions logged after it
+(``stream_decisions``) instead of scoring them twice.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from niaga.errors import DataError
@@ -22,6 +28,11 @@ CREATE TABLE IF NOT EXISTS decisions (
 CREATE TABLE IF NOT EXISTS resolutions (
     transaction_id VARCHAR, label INTEGER, note VARCHAR, resolved_at TIMESTAMP);
 """
+#: columns added for resuming a stream (older logs gain them when opened; their old rows hold NULL)
+RESUME_COLUMNS = {"input_row": "BIGINT", "stream": "VARCHAR", "seq": "BIGINT", "status": "VARCHAR",
+                  "epoch": "DOUBLE", "terminal_id": "VARCHAR", "signup_epoch": "DOUBLE", "device_id": "VARCHAR",
+                  "ip_address": "DOUBLE", "source": "VARCHAR", "browser": "VARCHAR", "sex": "VARCHAR",
+                  "age": "DOUBLE"}
 LABELS = {"fraud": 1, "legit": 0, "1": 1, "0": 0, "genuine": 0}
 
 
@@ -40,28 +51,61 @@ class DecisionLog:
         except duckdb.Error as exc:
             raise DataError(f"{self.path}: cannot open the decision log ({str(exc).splitlines()[0]})") from exc
         self.db.execute(SCHEMA)
+        for name, kind in RESUME_COLUMNS.items():
+            self.db.execute(f"ALTER TABLE decisions ADD COLUMN IF NOT EXISTS {name} {kind}")
         return self
 
     def __exit__(self, *exc) -> None:
         self.db.close()
 
-    def append(self, canonical: pd.DataFrame, scored: pd.DataFrame) -> int:
-        """Append the decisions of ``scored`` (score_frame's output) with their transactions' context."""
+    def append(self, canonical: pd.DataFrame, scored: pd.DataFrame, stream: str | None = None,
+               seq: np.ndarray | None = None) -> int:
+        """Append the decisions of ``scored`` (score_frame's output) with their transactions' context.
+
+        ``stream``, ``seq``: the stream the decisions belong to and their positions in it (for resuming)."""
+        def text(column: str) -> pd.Series:
+            values = canonical[column] if column in canonical else pd.Series(None, index=canonical.index)
+            return values.astype(object).where(values.notna(), None)
+
+        reasons = scored["reasons"].astype(str)
+        status = np.where(reasons.str.startswith("invalid input").to_numpy(), "invalid",
+                          np.where(reasons.str.startswith("out of order").to_numpy(), "out_of_order", "scored"))
         rows = pd.DataFrame({
             "transaction_id": scored["transaction_id"].astype(object).where(scored["transaction_id"].notna(), None),
             "ts": canonical["timestamp"].to_numpy(),
-            "customer_id": canonical["customer_id"].astype(object).where(canonical["customer_id"].notna(), None),
+            "customer_id": text("customer_id"),
             "amount": canonical["amount"].to_numpy(dtype=float),
             "fraud_score": scored["fraud_score"].to_numpy(dtype=float),
-            "decision": scored["decision"].astype(str), "reasons": scored["reasons"].astype(str),
+            "decision": scored["decision"].astype(str), "reasons": reasons,
             "label": canonical["label"].to_numpy(dtype=float),
-            "file": canonical["file"].astype(str) if "file" in canonical else "",
+            "file": canonical["file"].astype(str) if "file" in canonical else None,
             "logged_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
-        })
+            "input_row": canonical["row"].to_numpy(dtype=np.int64) if "row" in canonical else None,
+            "stream": stream, "seq": np.asarray(seq, dtype=np.int64) if seq is not None else None,
+            "status": status, "epoch": canonical["ts"].to_numpy(dtype=float),
+            "terminal_id": text("terminal_id"), "signup_epoch": canonical["signup_ts"].to_numpy(dtype=float),
+            "device_id": text("device_id"), "ip_address": canonical["ip_address"].to_numpy(dtype=float),
+            "source": text("source"), "browser": text("browser"), "sex": text("sex"),
+            "age": canonical["age"].to_numpy(dtype=float),
+        }, index=canonical.index)
         self.db.register("new_decisions", rows)
-        self.db.execute("INSERT INTO decisions SELECT * FROM new_decisions")
+        self.db.execute("INSERT INTO decisions BY NAME SELECT * FROM new_decisions")
         self.db.unregister("new_decisions")
         return len(rows)
+
+    def stream_decisions(self, stream: str, after_seq: int = 0) -> pd.DataFrame:
+        """The decisions of one stream after position ``after_seq``, in stream order, with what the feature
+        state needs to take their transactions in again (``FraudScorer.resume``)."""
+        return self.db.execute("""
+            SELECT transaction_id, epoch, amount, customer_id, terminal_id, label, signup_epoch, device_id,
+                   ip_address, source, browser, sex, age, status, seq, fraud_score, decision, reasons, file, input_row
+            FROM decisions WHERE stream = ? AND seq > ? ORDER BY seq""", [stream, int(after_seq)]).df()
+
+    def stream_rows(self, stream: str) -> pd.DataFrame:
+        """Every decision of a stream, keyed by the input file and row it answered (to skip them on a rerun)."""
+        return self.db.execute("""
+            SELECT file, input_row, transaction_id, fraud_score, decision, reasons FROM decisions
+            WHERE stream = ? ORDER BY seq""", [stream]).df()
 
     def _cases_query(self, status: str) -> str:
         where = {"open": "r.transaction_id IS NULL", "resolved": "r.transaction_id IS NOT NULL", "all": "TRUE"}[status]
