@@ -44,13 +44,26 @@ def system(tmp_path_factory, shared_data):
     pd.DataFrame({"text": POSTS * 3, "label": (["TRANSACTION"] * 4 + ["NON_TRANSACTION"] * 4) * 3,
                   "activity": (["payment", "payment", "shipping", "cancellation"] + [None] * 4) * 3}).to_csv(posts, index=False)
     train_posts(posts, "text", "label", root / "posts", log=lambda m: None, min_df=1, calibration_cv=2)
-    write_segmentation(helper("customers/conftest.py").population(), "log", root / "segments", as_of="2011-12-31")
+    log = helper("customers/conftest.py").population()
+    log["CustomerID"] = log["CustomerID"].replace(3000, 12347)  # the id the API's example asks for
+    write_segmentation(log, "log", root / "segments", as_of="2011-12-31")
+    cards = helper("fraud/conftest.py").simulate(n_customers=60, n_terminals=30, days=30, seed=4)
+    cut = int(len(cards) * 0.7)
+    cards.iloc[:cut].to_parquet(root / "cards-train.parquet")
+    cards.iloc[cut:].to_parquet(root / "cards-later.parquet")
+    from niaga.fraud.pipeline import train as train_fraud
+
+    train_fraud([root / "cards-train.parquet"], root / "fraud", log=None, n_estimators=40, ae_epochs=2)
     settings = Settings(store=root / "niaga.duckdb", models=root, require_api_key=True)
     with Store(settings.store) as store:
         store.register_model("reviews", "emotion", root / "emotion")
         store.register_model("social", "posts", root / "posts")
         store.register_model("customers", "segments", root / "segments")
+        store.register_model("fraud", "transactions", root / "fraud")
         key = store.add_key("tests")
+        from niaga.store.ingest import ingest
+
+        ingest(store, "transactions", [root / "cards-later.parquet"], log=lambda m: None, progress=False)
         store.db.execute("INSERT INTO reviews (text, label) VALUES ('bagus', 'Happy'), ('jelek', 'Anger'), "
                          "('mantap', 'Happy')")
     return settings, key

@@ -65,15 +65,44 @@ def test_metrics_count_requests_by_route_and_observe_scores(client):
 
 
 def test_every_endpoint_documents_a_request_example_that_works(client):
+    """In the spec's order: the fraud score example logs the transaction the resolve example resolves."""
     spec = client.get("/openapi.json").json()
     for path, methods in spec["paths"].items():
         for method, operation in methods.items():
+            url = path
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path":
+                    examples = parameter["schema"].get("examples") or parameter.get("examples")
+                    assert examples, f"{method.upper()} {path}: no example for {parameter['name']}"
+                    url = url.replace("{" + parameter["name"] + "}", str(examples[0]))
             body = operation.get("requestBody")
-            if not body:
-                continue
-            schema = body["content"]["application/json"]["schema"]
-            ref = schema["$ref"].rsplit("/", 1)[1]
-            examples = spec["components"]["schemas"][ref].get("examples")
-            assert examples, f"{method.upper()} {path}: no request example"
-            response = client.request(method, path, json=examples[0])
-            assert response.status_code == 200, (path, response.text)
+            payload = None
+            if body:
+                ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+                examples = spec["components"]["schemas"][ref].get("examples")
+                assert examples, f"{method.upper()} {path}: no request example"
+                payload = examples[0]
+            if body or url != path:
+                response = client.request(method, url, json=payload)
+                assert response.status_code == 200, (url, response.text)
+
+
+def test_fraud_scores_logs_and_queues(client):
+    services = client.app.state.services
+    later = services.read(lambda store: store.table("transactions")).sort_values("timestamp")
+    first = later.iloc[0]
+    body = {"transaction_id": "api-1", "timestamp": str(first["timestamp"]), "customer_id": str(first["customer_id"]),
+            "terminal_id": str(first["terminal_id"]), "amount": 10_000.0}
+    scored = client.post("/api/v1/fraud/score", json=body).json()
+    assert scored["transaction_id"] == "api-1" and 0 <= scored["fraud_score"] <= 1
+    assert scored["decision"] in ("approve", "challenge", "review", "block")
+    again = client.post("/api/v1/fraud/score", json=body).json()  # the same id twice: refused, with the reason
+    assert again["decision"] == "review" and "duplicate" in again["reasons"]
+    assert client.post("/api/v1/fraud/score", json={**body, "amount": -1}).status_code == 422
+    assert 'niaga_fraud_decisions_total{decision="' in client.get("/metrics").text
+    queue = client.get("/api/v1/fraud/cases", params={"status": "all"}).json()
+    assert any(case["transaction_id"] == "api-1" for case in queue)  # the duplicate went to review
+    resolved = client.post("/api/v1/fraud/cases/api-1/resolve", json={"label": "legit", "note": "checked"})
+    assert resolved.status_code == 200
+    assert all(case["transaction_id"] != "api-1" for case in client.get("/api/v1/fraud/cases").json())
+    assert client.post("/api/v1/fraud/cases/nope/resolve", json={"label": "legit"}).status_code == 422

@@ -65,3 +65,19 @@ def test_customers_page_charts_segments_and_shows_a_profile_with_offers(page):
     page.click("#lookup")
     assert page.inner_text("#segment") in ("at risk", "cannot lose")
     assert page.locator("#offers li:not(.muted)").count() >= 1
+
+
+def test_fraud_page_streams_a_replay_and_works_the_review_queue(page):
+    page.goto("/fraud")
+    page.fill("#count", "150")
+    page.click("#replay")
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('replay done')", timeout=60_000)
+    assert page.locator("#feed tr").count() > 1  # the latest decisions
+    page.wait_for_selector("#by-decision .main-svg")
+    page.goto("/fraud")
+    rows = page.locator("#queue tr[id^=case-]")
+    if rows.count() == 0:
+        pytest.skip("this small model sent nothing to review")
+    case = rows.first.get_attribute("id")
+    rows.first.locator("button.approve").click()
+    assert page.locator(f"#{case}").count() == 0  # resolved: gone from the open queue

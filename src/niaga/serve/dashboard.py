@@ -4,20 +4,23 @@ plotly.js that the plotly package bundles (served from /static: nothing comes fr
 from __future__ import annotations
 
 import html
+import threading
+from collections import Counter, deque
 from pathlib import Path
 
 import plotly
 import plotly.graph_objects as go
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from niaga.errors import NiagaError
-from niaga.serve.routers import customers, reviews, social
+from niaga.serve.routers import customers, fraud, reviews, social
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-PAGES = [("/", "Overview"), ("/reviews", "Reviews"), ("/social", "Social"), ("/customers", "Customers")]
+PAGES = [("/", "Overview"), ("/reviews", "Reviews"), ("/social", "Social"), ("/fraud", "Fraud"),
+         ("/customers", "Customers")]
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
@@ -134,3 +137,73 @@ def customers_page(request: Request, customer_id: str = Form("")):
         error = str(exc)
     return page(request, "customers.html", "Customers: segments, profiles and offers", customer_id=customer_id,
                 segments_chart=segments_chart, rfm_chart=rfm_chart, profile=profile, error=error)
+
+
+class Replay:
+    """A replay of the warehouse's transactions through the served scorer, in a background thread; the fraud
+    page polls its counts and latest decisions."""
+
+    def __init__(self):
+        self.thread: threading.Thread | None = None
+        self.counts: Counter = Counter()
+        self.latest: deque = deque(maxlen=20)
+        self.status = "no replay yet"
+        self.error = None
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def start(self, service, count: int) -> None:
+        if self.running:
+            return
+        self.counts, self.latest = Counter(), deque(maxlen=20)
+        self.thread = threading.Thread(target=self._run, args=(service, count), daemon=True)
+        self.thread.start()
+
+    def _run(self, service, count: int) -> None:
+        try:
+            self.status = "reading the transactions ..."
+            rows = fraud.next_transactions(service, count)
+            for i, record in enumerate(rows, start=1):
+                decision = fraud.score(service, record)
+                self.counts[decision.decision] += 1
+                self.latest.appendleft(decision.model_dump())
+                self.status = f"replaying: {i:,} of {len(rows):,} transactions scored"
+            self.status = f"replay done: {len(rows):,} transactions scored"
+        except NiagaError as exc:
+            self.status = f"replay stopped: {exc}"
+
+
+REPLAY = Replay()
+
+
+@router.get("/fraud", response_class=HTMLResponse)
+def fraud_page(request: Request):
+    service = services(request)
+    queue, error, open_cases = [], None, 0
+    try:
+        queue = fraud.cases(service, "open", 25)
+        open_cases = fraud.open_count(service)
+    except NiagaError as exc:
+        error = str(exc)
+    return page(request, "fraud.html", "Fraud: live decisions and the review queue", cases=queue,
+                open_cases=open_cases, status=REPLAY.status, error=error)
+
+
+@router.post("/fraud/replay")
+def fraud_replay(request: Request, count: int = Form(500)):
+    REPLAY.start(services(request), max(1, min(count, 100_000)))
+    return RedirectResponse("/fraud", status_code=303)
+
+
+@router.get("/fraud/feed.json")
+def fraud_feed() -> dict:
+    return {"running": REPLAY.running, "status": REPLAY.status, "counts": dict(REPLAY.counts),
+            "latest": list(REPLAY.latest)}
+
+
+@router.post("/fraud/resolve")
+def fraud_resolve(request: Request, transaction_id: str = Form(...), label: str = Form(...)):
+    fraud.resolve(services(request), transaction_id, label, "resolved on the dashboard")
+    return RedirectResponse("/fraud", status_code=303)

@@ -50,6 +50,10 @@ class Services:
     def close(self) -> None:
         self.store.close()
 
+    def writing(self):
+        """Hold the store's lock while another connection of this process writes to the same file."""
+        return self._lock
+
     def read(self, query: Callable[[Store], Any]) -> Any:
         """``query(store)`` under the lock: one DuckDB connection serves requests on several threads."""
         with self._lock:

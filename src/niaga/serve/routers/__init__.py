@@ -1,5 +1,5 @@
 """One router per capability; ``ROUTERS`` is what the app mounts under /api/v1."""
 
-from niaga.serve.routers import customers, reviews, social, text
+from niaga.serve.routers import customers, fraud, reviews, social, text
 
-ROUTERS = [text.router, reviews.router, social.router, customers.router]
+ROUTERS = [text.router, reviews.router, social.router, fraud.router, customers.router]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 
 from niaga.customers.profile import customer_profile, load_segments
@@ -61,7 +61,7 @@ def segments_endpoint(request: Request) -> SegmentsResponse:
 
 
 @router.get("/{customer_id}/profile", summary="segment, RFM, predicted promotion preference and the offers that apply")
-def profile_endpoint(request: Request, customer_id: str,
+def profile_endpoint(request: Request, customer_id: str = Path(max_length=100, examples=["12347"]),
                      age: str | None = Query(None, max_length=20, description="e.g. 19 (survey attribute)"),
                      gender: str | None = Query(None, max_length=20, description="e.g. female")) -> Profile:
     given = {k: v for k, v in {"age": age, "gender": gender}.items() if v}
