@@ -106,3 +106,12 @@ def test_fraud_scores_logs_and_queues(client):
     assert resolved.status_code == 200
     assert all(case["transaction_id"] != "api-1" for case in client.get("/api/v1/fraud/cases").json())
     assert client.post("/api/v1/fraud/cases/nope/resolve", json={"label": "legit"}).status_code == 422
+
+
+def test_no_raw_personal_data_in_an_error_body_or_a_log_line(client, caplog):
+    import logging
+
+    response = client.get("/api/v1/customers/081234567890/profile")
+    assert response.status_code == 422 and "081234567890" not in response.text and "[PHONE]" in response.text
+    logging.getLogger("niaga.serve").error("lookup failed for budi@contoh.co.id")
+    assert "budi@contoh.co.id" not in caplog.text

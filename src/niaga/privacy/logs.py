@@ -66,6 +66,26 @@ def install_log_filter(logger: logging.Logger | str | None = None, policy: str =
     return pii_filter
 
 
+def mask_every_log_record(policy: str = "mask", secret: str | bytes | None = None) -> PiiFilter:
+    """Mask every log record as it is made, whoever logs it and whichever handlers write it (handlers that
+    libraries or test tools add later included): the record factory runs a PiiFilter on each new record.
+    Idempotent: a second call keeps the first factory."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, _MARK, False):
+        return factory.pii_filter
+    pii_filter = PiiFilter(policy, secret)
+
+    def masked_record(*args, **kwargs) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        pii_filter.filter(record)
+        return record
+
+    setattr(masked_record, _MARK, True)
+    masked_record.pii_filter = pii_filter
+    logging.setLogRecordFactory(masked_record)
+    return pii_filter
+
+
 def safe_message(exc: BaseException, policy: str = "mask") -> str:
     """The exception's message on one line with personal data masked (its type when it has no message)."""
     text = " ".join(str(exc).split()) or type(exc).__name__

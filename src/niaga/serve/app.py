@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from niaga import __version__
 from niaga.config import Settings, settings as load_settings
 from niaga.errors import NiagaError
-from niaga.privacy import install_log_filter, safe_message
+from niaga.privacy import mask_every_log_record, safe_message
 from niaga.serve.services import NotServed, Services
 
 log = logging.getLogger("niaga.serve")
@@ -48,8 +48,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        for name in ("niaga", "uvicorn.error", "uvicorn.access"):  # no raw personal data in any log line
-            install_log_filter(name)
+        mask_every_log_record()  # no raw personal data in any log line, whichever handler writes it
         app.state.services = Services(config)
         try:
             yield
