@@ -5,7 +5,8 @@ The commands run in order, one document at a time, in a scratch directory laid o
 ``../shared/data`` beside it). Where a step would take minutes on the full data, the scratch ``shared/data``
 holds a small stand-in of that file (the first rows of the same table, the same columns), so the command is
 the same and only the data is smaller. ``make`` lines and the blocking ``niaga serve`` are not run (CI runs
-``make test``; the server has its own tests); ``niaga run`` runs with ``--no-serve``. Python examples are
+``make test``; the server has its own tests); ``niaga run`` runs with ``--no-serve``; a training time budget
+(``--minutes``, ``max_minutes``) is cut to ``TEST_MINUTES``. Python examples are
 compiled, not run (they talk to a running server).
 """
 
@@ -34,10 +35,19 @@ STAND_INS = {
     "fraud/ecommerce_fraud_data_partial/fraud_data_first51689.parquet": 8_000,
     "commerce/online_retail/online_retail.parquet": 40_000,
     "commerce/online_shoppers_intention/online_shoppers_intention.csv": 3_000,
-    "commerce/amazon_s3rec/Beauty.txt": 1_500,
+    "commerce/amazon_s3rec/Beauty.txt": 600,
     "commerce/amazon_s3rec/Sports_and_Outdoors.txt": 1_500,
     "commerce/amazon_s3rec/Toys_and_Games.txt": 1_500,
 }
+#: image dataset folder → every how many-th image its stand-in keeps (its label tables cut to those images, its
+#: image folders holding only them)
+IMAGE_STAND_INS = {
+    "images/fashion_product_images_small/": 100,
+    "images/grocery_store_dataset/": 12,
+}
+#: a training time budget in an example (``--minutes N``, ``max_minutes=N``) runs this long here: the command is the same, the
+#: model weaker
+TEST_MINUTES = "0.3"
 PER_COMMAND_SECONDS = 300
 
 
@@ -73,7 +83,8 @@ def runnable(command: str) -> str | None:
         return None
     if re.match(r"niaga run\b", command):
         return command + " --no-serve"
-    return command
+    command = re.sub(r"--minutes \S+", f"--minutes {TEST_MINUTES}", command)
+    return re.sub(r"max_minutes=\S+", f"max_minutes={TEST_MINUTES}", command)
 
 
 def stand_in(source: Path, target: Path, rows: int) -> None:
@@ -86,14 +97,43 @@ def stand_in(source: Path, target: Path, rows: int) -> None:
         target.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def image_stand_in(source: Path, target: Path, every: int) -> None:
+    """An image dataset folder with the first three and every ``every``-th image of its main table (splits.csv or labels.csv): each
+    table with an ``image`` or ``id`` column keeps those images' rows, each image folder holds only links to
+    them, anything else is linked as it is."""
+    main = source / ("splits.csv" if (source / "splits.csv").exists() and (source / "styles.csv").exists()
+                     else "labels.csv")
+    table = pd.read_csv(main)
+    kept = table[(table.index % every == 0) | (table.index < 3)]  # the first ones too: the examples name them
+    images, ids = set(kept["image"]), set(kept["id"]) if "id" in kept.columns else set()
+    target.mkdir()
+    for child in source.iterdir():
+        if child.suffix == ".csv":
+            table = pd.read_csv(child)
+            if "image" in table.columns:
+                table = table[table["image"].isin(images)]
+            elif "id" in table.columns and ids:
+                table = table[table["id"].isin(ids)]
+            table.to_csv(target / child.name, index=False)
+        elif child.name == "images":
+            for image in images:
+                (target / image).parent.mkdir(parents=True, exist_ok=True)
+                (target / image).symlink_to(source / image)
+        else:
+            (target / child.name).symlink_to(child, target_is_directory=child.is_dir())
+
+
 def mirror(source: Path, target: Path, relative: str = "") -> None:
     """``target`` like ``source``: links to its files, small copies where a stand-in is named."""
-    inside = [name for name in STAND_INS if name.startswith(relative)]
+    inside = [name for name in [*STAND_INS, *IMAGE_STAND_INS] if name.startswith(relative)]
     if not inside:
         target.symlink_to(source, target_is_directory=source.is_dir())
         return
     if relative in STAND_INS:
         stand_in(source, target, STAND_INS[relative])
+        return
+    if relative in IMAGE_STAND_INS:
+        image_stand_in(source, target, IMAGE_STAND_INS[relative])
         return
     target.mkdir()
     for child in source.iterdir():

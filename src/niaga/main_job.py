@@ -3,7 +3,8 @@
 1. The warehouse: when it is empty, the shared data is ingested into it (reviews, posts, orders,
    transactions, products).
 2. The models: every default model not yet registered is trained quickly and registered (review emotion and
-   sentiment, social posts, fraud, customer segments and promotion preference); later starts reuse them.
+   sentiment, social posts, fraud, customer segments and promotion preference, recommendations from the
+   orders); later starts reuse them.
    Heavy models (neural and transformer reviews, the SASRec recommender, the product-image CNN) train
    through their own commands and are added with ``niaga serve models add``.
 3. The server: the API (/api/v1, /docs) and the dashboard (/) on http://HOST:PORT.
@@ -90,9 +91,14 @@ def default_models(config) -> dict[tuple[str, str], Callable[[Path], None]]:
         model = CategoricalNaiveBayes(alpha=1.0).fit_counts(seed_table1())
         save_model(model, out, labels=model.classes_, extra={"training_source": "seed 003 Table 1 counts"})
 
+    def recommender(out: Path) -> None:
+        from niaga.recommend.service import train as train_recommender
+
+        train_recommender("store:orders", out, fmt="invoices", log=say)
+
     return {("reviews", "emotion"): reviews("label"), ("reviews", "sentiment"): reviews("Sentiment"),
             ("social", "posts"): posts, ("fraud", "transactions"): fraud, ("customers", "segments"): segments,
-            ("customers", "promotion"): promotion}
+            ("customers", "promotion"): promotion, ("recommend", "orders"): recommender}
 
 
 def prepare(config, log: Callable[[str], None] = say) -> None:

@@ -1,5 +1,6 @@
-"""A small running system for the server tests: a store, tiny models of every text capability, customer
-segments from a synthetic log, and the app (``TestClient``) or a live server for the browser."""
+"""A small running system for the server tests: a store, tiny models of every capability (text, fraud,
+customer segments from a synthetic log, a recommender on synthetic invoices, a product CNN on drawn photos),
+and the app (``TestClient``) or a live server for the browser."""
 
 import importlib.util
 import socket
@@ -54,12 +55,23 @@ def system(tmp_path_factory, shared_data):
     from niaga.fraud.pipeline import train as train_fraud
 
     train_fraud([root / "cards-train.parquet"], root / "fraud", log=None, n_estimators=40, ae_epochs=2)
+    from niaga.recommend.service import train as train_recommender
+
+    helper("recommend/conftest.py").invoice_lines().to_csv(root / "invoices.csv", index=False)
+    train_recommender(root / "invoices.csv", root / "recommend", log=lambda m: None)
+    vision = helper("vision/conftest.py")
+    photos = vision.make_dataset(root / "photos", per_class=6)
+    from niaga.vision.pipeline import train as train_vision
+
+    train_vision(photos, root / "vision", log=lambda m: None, **{**vision.TINY, "epochs": 2})
     settings = Settings(store=root / "niaga.duckdb", models=root, require_api_key=True)
     with Store(settings.store) as store:
         store.register_model("reviews", "emotion", root / "emotion")
         store.register_model("social", "posts", root / "posts")
         store.register_model("customers", "segments", root / "segments")
         store.register_model("fraud", "transactions", root / "fraud")
+        store.register_model("recommend", "orders", root / "recommend")
+        store.register_model("vision", "products", root / "vision")
         key = store.add_key("tests")
         from niaga.store.ingest import ingest
 
@@ -67,6 +79,16 @@ def system(tmp_path_factory, shared_data):
         store.db.execute("INSERT INTO reviews (text, label) VALUES ('bagus', 'Happy'), ('jelek', 'Anger'), "
                          "('mantap', 'Happy')")
     return settings, key
+
+
+@pytest.fixture(scope="session")
+def photo() -> bytes:
+    """A drawn product photo (a pair of heels) as JPEG bytes, for uploads."""
+    import io
+
+    buffer = io.BytesIO()
+    helper("vision/conftest.py").draw("Heels", "Women", seed=7).save(buffer, format="JPEG")
+    return buffer.getvalue()
 
 
 @pytest.fixture()

@@ -64,7 +64,7 @@ def test_metrics_count_requests_by_route_and_observe_scores(client):
     assert 'niaga_model_score_count{capability="reviews"}' in text
 
 
-def test_every_endpoint_documents_a_request_example_that_works(client):
+def test_every_endpoint_documents_a_request_example_that_works(client, photo):
     """In the spec's order: the fraud score example logs the transaction the resolve example resolves."""
     spec = client.get("/openapi.json").json()
     for path, methods in spec["paths"].items():
@@ -76,14 +76,16 @@ def test_every_endpoint_documents_a_request_example_that_works(client):
                     assert examples, f"{method.upper()} {path}: no example for {parameter['name']}"
                     url = url.replace("{" + parameter["name"] + "}", str(examples[0]))
             body = operation.get("requestBody")
-            payload = None
-            if body:
+            payload = files = None
+            if body and "multipart/form-data" in body["content"]:
+                files = {"image": ("photo.jpg", photo, "image/jpeg")}  # an upload: no example can stand in the spec
+            elif body:
                 ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
                 examples = spec["components"]["schemas"][ref].get("examples")
                 assert examples, f"{method.upper()} {path}: no request example"
                 payload = examples[0]
             if body or url != path:
-                response = client.request(method, url, json=payload)
+                response = client.request(method, url, json=payload, files=files)
                 assert response.status_code == 200, (url, response.text)
 
 
@@ -115,3 +117,32 @@ def test_no_raw_personal_data_in_an_error_body_or_a_log_line(client, caplog):
     assert response.status_code == 422 and "081234567890" not in response.text and "[PHONE]" in response.text
     logging.getLogger("niaga.serve").error("lookup failed for budi@contoh.co.id")
     assert "budi@contoh.co.id" not in caplog.text
+
+
+def test_recommendations_for_known_and_unknown_users_and_items(client):
+    known = client.get("/api/v1/recommend/users/12003", params={"k": 5}).json()
+    assert known["user"] == "12003" and known["fallback"] == "" and len(known["items"]) == 5
+    assert all(item["source"] and item["reason"] for item in known["items"])
+    new = client.get("/api/v1/recommend/users/no-such-customer", params={"k": 3}).json()
+    assert len(new["items"]) == 3 and "no history" in new["fallback"]
+    item = known["items"][0]["item"]
+    together = client.get(f"/api/v1/recommend/items/{item}/together", params={"k": 4}).json()
+    assert together["item"] == item and len(together["items"]) == 4 and item not in [i["item"] for i in together["items"]]
+    unknown = client.get("/api/v1/recommend/items/nope/together").json()
+    assert "not in the catalogue" in unknown["fallback"] and unknown["items"]
+    assert client.get("/api/v1/recommend/users/12003", params={"k": 0}).status_code == 422
+
+
+def test_products_are_recognized_and_found_from_an_uploaded_photo(client, photo):
+    labels = client.post("/api/v1/vision/recognize", files={"image": ("heels.jpg", photo, "image/jpeg")}).json()
+    assert set(labels["labels"]) >= {"master", "sub", "article", "gender"}
+    assert all(0 <= c <= 1 for c in labels["confidences"].values())
+    assert labels["labels"]["master"] in ("Footwear", "Apparel", "Accessories")
+    found = client.post("/api/v1/vision/similar", params={"k": 3},
+                        files={"image": ("heels.jpg", photo, "image/jpeg")}).json()
+    assert [item["rank"] for item in found["items"]] == [1, 2, 3] and found["index_items"] > 0
+    scores = [item["score"] for item in found["items"]]
+    assert scores == sorted(scores, reverse=True)
+    broken = client.post("/api/v1/vision/recognize", files={"image": ("x.jpg", b"not an image", "image/jpeg")})
+    assert broken.status_code == 422 and "not an image" in broken.json()["detail"]
+    assert 'niaga_model_score_count{capability="vision"}' in client.get("/metrics").text

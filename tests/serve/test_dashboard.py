@@ -81,3 +81,25 @@ def test_fraud_page_streams_a_replay_and_works_the_review_queue(page):
     case = rows.first.get_attribute("id")
     rows.first.locator("button.approve").click()
     assert page.locator(f"#{case}").count() == 0  # resolved: gone from the open queue
+
+
+def test_recommend_page_lists_items_with_reasons_and_says_the_fallback(page):
+    page.goto("/recommend")
+    page.fill("#user_id", "12003")
+    page.fill("#k", "5")
+    page.click("#recommend")
+    assert page.locator("#for-user tr").count() == 6  # header + 5 items
+    assert page.locator(".fallback").count() == 0
+    page.fill("#user_id", "someone-new")
+    page.click("#recommend")
+    assert "no history" in page.inner_text(".fallback")
+
+
+def test_products_page_recognizes_an_uploaded_photo_and_shows_similar_products(page, photo):
+    page.goto("/products")
+    page.set_input_files("#image", files=[{"name": "heels.jpg", "mimeType": "image/jpeg", "buffer": photo}])
+    page.click("#recognize")
+    assert "article" in page.inner_text("#labels")
+    images = page.locator("#similar img")
+    assert images.count() >= 1
+    page.wait_for_function("[...document.querySelectorAll('#similar img')].every(i => i.complete && i.naturalWidth > 0)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from niaga.text.classify.pipeline import MODEL_KINDS
+from niaga.text.classify import MODEL_KINDS
 
 
 HELP_EXAMPLES = {

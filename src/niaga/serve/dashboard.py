@@ -10,17 +10,17 @@ from pathlib import Path
 
 import plotly
 import plotly.graph_objects as go
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from niaga.errors import NiagaError
-from niaga.serve.routers import customers, fraud, reviews, social
+from niaga.serve.routers import customers, fraud, recommend, reviews, social, vision
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 PAGES = [("/", "Overview"), ("/reviews", "Reviews"), ("/social", "Social"), ("/fraud", "Fraud"),
-         ("/customers", "Customers")]
+         ("/customers", "Customers"), ("/recommend", "Recommendations"), ("/products", "Products")]
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
@@ -207,3 +207,51 @@ def fraud_feed() -> dict:
 def fraud_resolve(request: Request, transaction_id: str = Form(...), label: str = Form(...)):
     fraud.resolve(services(request), transaction_id, label, "resolved on the dashboard")
     return RedirectResponse("/fraud", status_code=303)
+
+
+@router.get("/recommend", response_class=HTMLResponse)
+@router.post("/recommend", response_class=HTMLResponse)
+def recommend_page(request: Request, user_id: str = Form(""), item_id: str = Form(""), k: int = Form(10)):
+    service = services(request)
+    k = max(1, min(k, recommend.MAX_K))
+    for_user = together = error = None
+    try:
+        if user_id.strip():
+            for_user = recommend.for_user(service, user_id.strip(), k)
+        if item_id.strip():
+            together = recommend.bought_together(service, item_id.strip(), k)
+    except NiagaError as exc:
+        error = str(exc)
+    return page(request, "recommend.html", "Recommendations: for you and bought together", user_id=user_id,
+                item_id=item_id, k=k, for_user=for_user, together=together, error=error)
+
+
+@router.get("/products", response_class=HTMLResponse)
+@router.post("/products", response_class=HTMLResponse)
+def products_page(request: Request, image: UploadFile | None = File(None), k: int = Form(8)):
+    service = services(request)
+    labels = found = error = None
+    try:
+        if image is not None and image.filename:
+            data = image.file.read(vision.MAX_IMAGE_BYTES + 1)
+            _, _, index = service.model("vision", vision.MODEL_NAME, vision.load_served)
+            if index is None:
+                labels = vision.recognize(service, data, image.filename)
+            else:
+                found = vision.similar(service, data, max(1, min(k, 50)), image.filename)
+                labels = found.predicted
+        else:
+            service.path("vision", vision.MODEL_NAME)  # say at once when no model is registered
+    except NiagaError as exc:
+        error = str(exc)
+    return page(request, "products.html", "Products: recognition and visual search", labels=labels, found=found,
+                error=error)
+
+
+@router.get("/products/catalogue/{row}")
+def catalogue_image(request: Request, row: int):
+    """A catalogue image of the served index, by its row: only indexed files are ever sent."""
+    _, _, index = services(request).model("vision", vision.MODEL_NAME, vision.load_served)
+    if index is None or not 0 <= row < len(index) or "path" not in index.items.columns:
+        return HTMLResponse("no such catalogue image", status_code=404)
+    return FileResponse(index.items["path"].iloc[row])

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from niaga.social.models import MODEL_KINDS
+from niaga.social.models import DEFAULT_KIND, MODEL_KINDS
 
 
 HELP_EXAMPLES = {
@@ -22,7 +22,6 @@ HELP_EXAMPLES = {
 
 
 def register(sub, name: str, help_: str) -> None:
-    from niaga.social.pipeline import DEFAULT_KIND
 
     parser = sub.add_parser(name, help=help_, description=help_)
     parser.set_defaults(subparser=parser)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from niaga.text.classify.base import TextClassifier
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from niaga.text.classify.base import TextClassifier
 
 MODEL_KINDS = ("svm-rbf", "linear", "neural")
+DEFAULT_KIND = "linear"
 
 
 def make_model(kind: str, **params) -> TextClassifier:

@@ -16,13 +16,12 @@ from niaga.data.io import note, read_table, require_columns, with_outputs, write
 from niaga.errors import DataError
 from niaga.evaluation.cv import near_duplicate_groups
 from niaga.modeling import load_model, write_json
-from niaga.social.models import make_model
+from niaga.social.models import DEFAULT_KIND, make_model
 from niaga.text.classify.pipeline import (LabelledTable, bounded_texts, classify_texts, evaluate_texts, fit_and_save,
                                           labelled_rows, labels_as_text, log_skipped, with_overlap)
 
 TASK = "social"
 ACTIVITY_DIR = "activity"
-DEFAULT_KIND = "linear"
 
 
 def transaction_label(frame: pd.DataFrame, label_col: str, activity_col: str) -> str | None:

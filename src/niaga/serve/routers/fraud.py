@@ -96,10 +96,21 @@ def next_transactions(services, count: int) -> list[dict]:
 def cases(services, status: str = "open", limit: int = 50) -> list[Case]:
     with services.writing(), decision_log(services) as log:
         table = log.cases(status, limit)
-    return [Case(transaction_id=str(c.transaction_id), time=str(c.ts), customer_id=None if c.customer_id is None else str(c.customer_id),
-                 amount=None if c.amount != c.amount else c.amount,
-                 fraud_score=None if c.fraud_score != c.fraud_score else c.fraud_score, reasons=c.reasons,
-                 resolution=c.resolution) for c in table.itertuples()]
+    return [Case(transaction_id=str(c.transaction_id), time=str(c.ts), customer_id=_text(c.customer_id),
+                 amount=_number(c.amount), fraud_score=_number(c.fraud_score), reasons=c.reasons,
+                 resolution=_text(c.resolution)) for c in table.itertuples()]
+
+
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or value != value  # None, NA or NaN: pandas mixes them in a column
+
+
+def _text(value) -> str | None:
+    return None if _missing(value) else str(value)
+
+
+def _number(value) -> float | None:
+    return None if _missing(value) else float(value)
 
 
 def open_count(services) -> int:

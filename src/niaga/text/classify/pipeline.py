@@ -20,9 +20,9 @@ from niaga.data.io import note, read_table, require_columns, with_outputs, write
 from niaga.errors import DataError
 from niaga.evaluation import classification_metrics, cross_validate, write_classification_report
 from niaga.modeling import fingerprint, load_model, overlap_note, row_hashes, save_model, training_overlap
+from niaga.text.classify import MODEL_KINDS
 from niaga.text.classify.base import TextClassifier
 
-MODEL_KINDS = ("tfidf", "neural", "transformer")
 #: the longest text classified or normalized as it is; longer ones are cut, with a note in their row
 MAX_TEXT_CHARS = 20_000
 

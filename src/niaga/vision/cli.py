@@ -1,0 +1,232 @@
+"""``niaga vision``: train, evaluate, predict, check, index and similar (product recognition, visual search)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from niaga.params import parse_params
+
+FASHION = "../shared/data/images/fashion_product_images_small"
+GROCERY = "../shared/data/images/grocery_store_dataset"
+
+HELP_EXAMPLES = {
+    "train": f"niaga vision train --data {FASHION} --out runs/vision-fashion --minutes 20",
+    "evaluate": f"niaga vision evaluate --model runs/vision-fashion --data {FASHION} --split val "
+                "--report runs/vision-fashion-val",
+    "predict": f"niaga vision predict --model runs/vision-fashion --input {FASHION}/images "
+               "--output runs/vision-labels.csv",
+    "check": f"niaga vision check --data {FASHION} --report runs/vision-checks",
+    "export": f"niaga vision export --model runs/vision-fashion --data {FASHION}",
+    "index": f"niaga vision index --model runs/vision-fashion --data {FASHION} --out runs/vision-index",
+    "similar": f"niaga vision similar --model runs/vision-fashion --image {FASHION}/images/1525.jpg -k 10",
+}
+
+DATA_HELP = ("dataset folder: labels CSV + images + splits (the fashion layout: styles.csv + splits.csv; the grocery "
+             "layout: labels.csv + classes.csv; or labels.csv with image, split and master/sub/article/gender columns)")
+RUNTIME_HELP = ("inference runtime: auto (the fastest usable one measured at training), torch, onnx, onnx-int8 "
+                "(dynamic quantization), onnx-int8-static (calibrated) (default auto)")
+
+
+def register(sub, name: str, help_: str) -> None:
+    parser = sub.add_parser(name, help=help_, description=help_)
+    parser.set_defaults(subparser=parser)
+    commands = parser.add_subparsers(dest="command", metavar="<command>")
+
+    train = commands.add_parser(
+        "train", help="check the data, train the hierarchical CNN on 'train' (selecting on 'val'), export, index",
+        description="Read a dataset folder, run the data checks (unreadable images, duplicates, class imbalance, "
+                    "hierarchy), train the CNN with one head per level and gender on the train split within a "
+                    "time budget, keep the best weights on val, export ONNX float and int8, index the catalogue "
+                    "for visual search, and save everything into --out.")
+    train.add_argument("--data", required=True, help=DATA_HELP)
+    train.add_argument("--out", required=True, help="model directory to write")
+    train.add_argument("--minutes", type=float,
+                       help="time budget of the whole command in minutes (default 20): the training loop gets what "
+                            "is left after reading the data, less a measured reserve for export and indexing")
+    train.add_argument("--epochs", type=int, help="train a fixed number of epochs instead of a time budget")
+    train.add_argument("--resume", action="store_true",
+                       help="continue an interrupted training from OUT/checkpoint (same data and parameters)")
+    train.add_argument("--pretrained", metavar="FILE_OR_MODEL",
+                       help="start from these weights (a .safetensors file or a niaga vision model directory); the "
+                            "backbone is frozen for the first 20 %% of the run, then fine-tuned")
+    train.add_argument("--no-index", action="store_true", help="do not build the catalogue search index")
+    train.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="a model parameter, e.g. --param widths=[16,32,64,128] or --param precision=bf16")
+    train.set_defaults(handler=train_command)
+
+    evaluate = commands.add_parser("evaluate", help="score a model on one split: per level metrics, confusion "
+                                                    "matrices, error severity, search precision")
+    evaluate.add_argument("--model", required=True, help="model directory from 'niaga vision train'")
+    evaluate.add_argument("--data", required=True, help=DATA_HELP)
+    evaluate.add_argument("--split", default="val", help="split to score (default val)")
+    evaluate.add_argument("--report", required=True, help="directory for metrics.json, report.md and the plots")
+    evaluate.add_argument("--runtime", default="auto", help=RUNTIME_HELP)
+    evaluate.set_defaults(handler=evaluate_command)
+
+    predict = commands.add_parser("predict", help="label images: master, sub, article, gender and their confidences")
+    predict.add_argument("--model", required=True, help="model directory from 'niaga vision train'")
+    predict.add_argument("--input", required=True,
+                         help="a folder of images (every file in it, recursively), one image, or a table with an "
+                              "image column (image, path, file ...; or id, read as images/<id>.jpg)")
+    predict.add_argument("--output", required=True, help="table to write (.csv, .parquet, .xlsx, .jsonl ...): the "
+                                                         "input's columns, then image, the labels, confidences, error")
+    predict.add_argument("--image-col", help="the table's column naming the images (default: found by name)")
+    predict.add_argument("--image-root", help="folder that relative image paths in the table start from (default: "
+                                              "beside the table, then its images/ folder, then the working folder)")
+    predict.add_argument("--runtime", default="auto", help=RUNTIME_HELP)
+    predict.add_argument("--batch-size", type=int, default=256, help="images per inference batch (default 256)")
+    predict.set_defaults(handler=predict_command)
+
+    check = commands.add_parser("check", help="the data checks alone: unreadable images, duplicates, imbalance, "
+                                              "hierarchy inconsistencies")
+    check.add_argument("--data", required=True, help=DATA_HELP)
+    check.add_argument("--report", required=True, help="directory for data_checks.md and data_checks.json")
+    check.set_defaults(handler=check_command)
+
+    export = commands.add_parser("export", help="rebuild a model's ONNX float / int8 files and re-measure which "
+                                                "runtime predict uses")
+    export.add_argument("--model", required=True, help="model directory from 'niaga vision train'")
+    export.add_argument("--data", required=True, help="the dataset it was trained on: int8 ranges are calibrated on "
+                                                      "its train split, speed and agreement measured on val")
+    export.set_defaults(handler=export_command)
+
+    index = commands.add_parser("index", help="build a visual search index of a catalogue with a model's embeddings")
+    index.add_argument("--model", required=True, help="model directory from 'niaga vision train'")
+    index.add_argument("--data", required=True,
+                       help="a dataset folder (its catalogue images where it has them, as grocery's iconic images; "
+                            "else all its images) or any folder of images")
+    index.add_argument("--out", required=True, help="index directory to write")
+    index.add_argument("--split", help="index only this split of the dataset (e.g. val)")
+    index.add_argument("--runtime", default="auto", help=RUNTIME_HELP)
+    index.set_defaults(handler=index_command)
+
+    similar = commands.add_parser("similar", help="the catalogue images most similar to a photo")
+    similar.add_argument("--model", required=True, help="model directory from 'niaga vision train'")
+    similar.add_argument("--image", required=True, help="the query image")
+    similar.add_argument("-k", type=int, default=10, help="how many similar images (default 10)")
+    similar.add_argument("--index", help="index directory from 'niaga vision index' (default: MODEL/index, the "
+                                         "training catalogue)")
+    similar.add_argument("--output", help="also write the results as a table (.csv, .parquet ...)")
+    similar.add_argument("--runtime", default="auto", help=RUNTIME_HELP)
+    similar.set_defaults(handler=similar_command)
+
+
+def err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def model_params() -> list[str]:
+    from niaga.vision.model import ProductClassifier
+
+    return list(ProductClassifier().get_params(deep=False))
+
+
+def train_command(args: argparse.Namespace) -> int:
+    from niaga.errors import NiagaError
+    from niaga.vision.pipeline import train
+
+    params = parse_params(args.param, valid=model_params())
+    for name in ("epochs", "pretrained"):
+        if getattr(args, name) is not None:
+            params[name] = getattr(args, name)
+    for name in ("widths", "blocks"):
+        if name in params:
+            params[name] = tuple(params[name]) if isinstance(params[name], list) else params[name]
+    try:
+        model, summary = train(args.data, args.out, minutes=args.minutes, resume=args.resume,
+                               build_index=not args.no_index, log=err, **params)
+    except (TypeError, ValueError) as exc:  # a bad --param value
+        raise NiagaError(str(exc)) from exc
+    t = summary["training"]
+    val = summary["metrics"].get("val", {})
+    print(f"trained {model.n_parameters_ / 1e6:.2f}M-parameter CNN on {summary['train_images']:,} images: "
+          f"{t['epochs']} epochs, {t['steps']:,} steps in {t['seconds'] / 60:.1f} min (best epoch {t['best_epoch']})"
+          + ("; val accuracy " + ", ".join(f"{h} {v:.4f}" for h, v in val.items()) if val else "")
+          + f"; predict runs {summary['deployment'].get('fastest', 'torch')}"
+          + (f"; indexed {summary['index']['items']:,} catalogue images" if summary["index"] else "")
+          + f"; saved to {args.out} ({summary['seconds'] / 60:.1f} min in all)")
+    return 0
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    from niaga.vision.pipeline import evaluate
+
+    m = evaluate(args.model, args.data, args.split, args.report, runtime=args.runtime, log=err)
+    parts = [f"{h} {v['accuracy']:.4f} (per-class mean {v['per_class_mean_accuracy']:.4f})"
+             for h, v in m["levels"].items()]
+    search = m.get("search", {})
+    if "within_split" in search:
+        parts.append(f"search precision@10 {search['within_split']['precision_at_10']:.4f}")
+    if "photo_to_catalogue" in search:
+        parts.append(f"photo→catalogue hit@1 {search['photo_to_catalogue']['hit_at_1']:.4f}")
+    print(f"{args.split} ({m['n']:,} images, {m['runtime']}): accuracy " + ", ".join(parts)
+          + f"; report in {args.report}")
+    return 0
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    from niaga.vision.pipeline import predict
+
+    _, info = predict(args.model, args.input, args.output, image_col=args.image_col, image_root=args.image_root,
+                      runtime=args.runtime, batch_size=args.batch_size)
+    print(f"wrote {info['rows']:,} rows to {args.output} (runtime {info['runtime']})"
+          + (f"; {info['errors']:,} unreadable: see the error column" if info["errors"] else ""))
+    return 0
+
+
+def check_command(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from niaga.modeling import write_json
+    from niaga.vision.checks import checks_markdown, run_checks, summary_line
+    from niaga.vision.dataset import image_sizes, load_images, read_dataset
+
+    dataset = read_dataset(args.data)
+    table = dataset.table
+    train_paths = table.loc[table["split"] == "train", "path"]
+    size = image_sizes(train_paths if len(train_paths) else table["path"])
+    images, errors = load_images(table["path"].tolist(), size, progress=True)
+    report = run_checks(table, images, errors, dataset.levels, dataset.heads)
+    out = Path(args.report)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(report, out / "data_checks.json")
+    (out / "data_checks.md").write_text(checks_markdown(report, f"Data checks: {dataset.root.name}"), encoding="utf-8")
+    print(summary_line(report) + f"; report in {out}")
+    return 0
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from niaga.vision.pipeline import export
+
+    info = export(args.model, args.data, log=err)
+    print(f"exported {args.model}: predict uses {info['fastest']}")
+    return 0
+
+
+def index_command(args: argparse.Namespace) -> int:
+    from niaga.vision.pipeline import build_index
+
+    info = build_index(args.model, args.data, args.out, split=args.split, runtime=args.runtime)
+    print(f"indexed {info['items']:,} images ({info['backend']}, {info['runtime']})"
+          + (f", {info['unreadable']} unreadable left out" if info["unreadable"] else "") + f" into {args.out}")
+    return 0
+
+
+def similar_command(args: argparse.Namespace) -> int:
+    from niaga.data.io import write_table
+    from niaga.vision.pipeline import similar
+
+    found, info = similar(args.model, args.image, args.k, args.index, runtime=args.runtime)
+    if args.output:
+        write_table(found, args.output)
+    predicted = {k: v for k, v in info["predicted"].items() if not k.endswith("_confidence") and v != ""}
+    print(f"query {info['query']}: " + " > ".join(str(v) for v in predicted.values())
+          + f" ({info['milliseconds']:.1f} ms, {info['runtime']}, {info['index_items']:,} indexed)")
+    columns = [c for c in ["rank", "score", "image", "master", "sub", "article", "gender"] if c in found.columns]
+    for row in found[columns].to_dict("records"):
+        print(json.dumps(row, ensure_ascii=False))
+    if args.output:
+        print(f"wrote {len(found)} rows to {args.output}")
+    return 0

@@ -1,0 +1,392 @@
+"""What the CLI (and later the API) calls: train, evaluate, predict, index, similar. Thin, one job each.
+
+Splits: ``train`` fits on the dataset's ``train`` split and selects weights on ``val`` (never on anything else);
+``evaluate`` scores whichever split it is given and says in its report which split served which purpose.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from niaga.data.io import check_output_path, with_outputs, write_table
+from niaga.errors import DataError, NiagaError
+from niaga.modeling import fingerprint, load_model, row_hashes, save_model, training_overlap, overlap_note
+from niaga.vision.checks import checks_markdown, run_checks, summary_line
+from niaga.vision.dataset import (HEADS, LEVELS, ImageDataset, image_sizes, list_directory, load_images,
+                                  read_dataset, resolve_input)
+from niaga.vision.deploy import DEPLOY_FILE, FILES as DEPLOY_FILES, Runner, prepare_deployment
+from niaga.vision.evaluate import write_report
+from niaga.vision.model import ProductClassifier
+from niaga.vision.search import VisualIndex, precision_at_k
+
+DEFAULT_MINUTES = 20.0
+CHECKPOINT_DIR = "checkpoint"
+INDEX_DIR = "index"
+MIN_LOOP_MINUTES = 0.1  # a budget too small for export and indexing still trains this long
+CHUNK = 4096
+
+
+def err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _write_json(value, path: Path) -> None:
+    from niaga.modeling import write_json
+
+    write_json(value, path)
+
+
+# -- train ----------------------------------------------------------------------------------------------------
+
+def train(data: str | Path, out: str | Path, *, minutes: float | None = None, resume: bool = False,
+          build_index: bool = True, log: Callable[[str], None] = err, **params) -> tuple[ProductClassifier, dict]:
+    """Read the dataset, run the data checks, train on ``train`` selecting on ``val``, export the deployment
+    files, index the catalogue and save the model into ``out``. Returns the model and a summary.
+
+    ``minutes``: the budget of the whole command (default 20): the training loop gets what is left after reading
+    and checking the data, less a reserve for export and indexing estimated from the network's measured speed
+    on this machine. ``params``: the model's parameters (``minutes`` there sets the loop's budget itself;
+    ``epochs`` trains a fixed number of epochs instead).
+    """
+    started = time.perf_counter()
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise DataError(f"{out}: exists and is not a directory")
+    dataset = read_dataset(data)
+    if "train" not in set(dataset.table["split"]):
+        raise DataError(f"{dataset.root}: no 'train' split; splits present: "
+                        f"{', '.join(sorted(dataset.table['split'].unique()))}")
+    table = dataset.table
+    size = image_sizes(table.loc[table["split"] == "train", "path"])
+    images, errors = load_images(table["path"].tolist(), size, progress=True)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in [*DEPLOY_FILES.values(), DEPLOY_FILE]:  # a previous model's files would be served by mistake
+        (out / name).unlink(missing_ok=True)
+    shutil.rmtree(out / INDEX_DIR, ignore_errors=True)
+    if resume and not (out / CHECKPOINT_DIR / "checkpoint.json").exists():
+        log(f"niaga: note: {out / CHECKPOINT_DIR}: no checkpoint to resume from; training from the start")
+    checks = run_checks(table, images, errors, dataset.levels, dataset.heads)
+    _write_json(checks, out / "data_checks.json")
+    (out / "data_checks.md").write_text(checks_markdown(checks, f"Data checks: {dataset.root.name}"), encoding="utf-8")
+    log(summary_line(checks) + f"; written to {out / 'data_checks.md'}")
+
+    readable = np.array([not e for e in errors])
+    train_rows = np.flatnonzero((table["split"] == "train").to_numpy() & readable)
+    val_rows = np.flatnonzero((table["split"] == "val").to_numpy() & readable)
+    heads = dataset.heads
+    if "minutes" not in params and not params.get("epochs"):
+        n_index = len(_catalogue(dataset)) if build_index else 0
+        reserve = _reserve_seconds(ProductClassifier(**params), images[train_rows[:256]], dataset.heads, n_index)
+        left = (minutes or DEFAULT_MINUTES) * 60 - (time.perf_counter() - started) - reserve
+        params["minutes"] = round(max(left / 60, MIN_LOOP_MINUTES), 2)
+        log(f"budget {minutes or DEFAULT_MINUTES:g} min: {params['minutes']:g} min for the training loop, about "
+            f"{reserve / 60:.1f} min kept for export and indexing")
+    model = ProductClassifier(**params)
+    validation = (images[val_rows], table.iloc[val_rows][heads]) if len(val_rows) else None
+    log(f"training on {len(train_rows):,} images ({size[0]}×{size[1]}), selecting on {len(val_rows):,} val images; "
+        + (f"{model.epochs} epochs" if model.epochs else f"budget {model.minutes:g} min"))
+    try:
+        model.fit(images[train_rows], table.iloc[train_rows][heads], validation_data=validation,
+                  checkpoint_dir=out / CHECKPOINT_DIR, resume=resume)
+    except ValueError as exc:
+        raise NiagaError(str(exc)) from exc
+
+    metrics = {}
+    best = next((h for h in model.history_ if h["epoch"] == model.training_["best_epoch"]), {})
+    if len(val_rows) and f"val_{heads[0]}_accuracy" in best:
+        # the selection pass of the kept epoch (argmax per head, no flip): 'evaluate' gives the full figures
+        metrics = {"val": {h: best[f"val_{h}_accuracy"] for h in model.classes_}}
+    rng = np.random.RandomState(0)
+    sample = images[val_rows] if len(val_rows) else images[train_rows]
+    calibration = images[train_rows[rng.permutation(len(train_rows))[:256]]]  # int8 ranges from training images
+    prepare_deployment(model, sample[rng.permutation(len(sample))[:512]], calibration, log=log)
+
+    shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)  # trained: a resume would have nothing left to do
+    index_info = None
+    if build_index:
+        index_info = _index_into(model, Runner(model), _catalogue(dataset), out / INDEX_DIR)
+    training = model.training_
+    save_model(model, out, labels=model.classes_.get(dataset.levels[-1] if dataset.levels else heads[0], []),
+               metrics=metrics, data_sha256=fingerprint(table["image"].iloc[train_rows],
+                                                        *[table[h].iloc[train_rows] for h in heads]),
+               data_rows=int(len(train_rows)), task="vision",
+               training_rows=row_hashes(table["image"].iloc[train_rows]),
+               extra={"dataset": {"root": str(dataset.root), "layout": dataset.layout,
+                                  "label_columns": dataset.label_columns, "image_size": list(size),
+                                  "splits": {"train": "fit", "val": "selection of the weights (best epoch)"}},
+                      "training": training, "deployment": model.deployment_,
+                      "command_seconds": round(time.perf_counter() - started, 1)})
+    summary = {"train_images": int(len(train_rows)), "val_images": int(len(val_rows)), "image_size": size,
+               "metrics": metrics, "training": training, "checks": checks, "index": index_info,
+               "deployment": model.deployment_, "seconds": round(time.perf_counter() - started, 1)}
+    return model, summary
+
+
+def _reserve_seconds(model: ProductClassifier, images: np.ndarray, heads: list[str], n_index: int) -> float:
+    """Seconds the work after the training loop will take: inference over the catalogue to index and over the
+    deployment checks, ONNX export, quantization and saving. Timed on this machine as it is now (a busy machine
+    reserves more) with the runtime that work uses: the exported (untrained) network in onnxruntime, else torch."""
+    import torch
+
+    from niaga.vision.deploy import BATCH, onnx_bytes_for, onnx_available, ort_session
+    from niaga.vision.network import ProductNet
+
+    net = ProductNet({h: 2 for h in heads}, tuple(model.widths), tuple(model.blocks), model.stem_stride).eval()
+    batch = np.ascontiguousarray(images[:BATCH])
+    if onnx_available():
+        session = ort_session(onnx_bytes_for(net, images.shape[1:3], model.flip_tta))
+        session.run(None, {"images": batch[:8]})
+        start = time.perf_counter()
+        session.run(None, {"images": batch})
+        per_image = (time.perf_counter() - start) / max(len(batch), 1)
+        # index: one pass per catalogue image; deployment checks: about 5,000 float-pass equivalents (dynamic
+        # int8 runs ~6x slower than float, torch ~5x); export, quantization, calibration and saving: ~40 s
+        return 40.0 + per_image * (n_index + 5000)
+    x = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
+    with torch.inference_mode():
+        net(x[:8])
+        start = time.perf_counter()
+        net(x)
+        per_image = (time.perf_counter() - start) / max(len(x), 1) * (2 if model.flip_tta else 1)
+    return 20.0 + per_image * n_index
+
+
+def _catalogue(dataset: ImageDataset) -> pd.DataFrame:
+    """What a model indexes by default: the dataset's catalogue images (grocery: the iconic ones), else all."""
+    return dataset.catalogue if dataset.catalogue is not None else dataset.table
+
+
+def export(model_dir: str | Path, data: str | Path, log: Callable[[str], None] = err) -> dict:
+    """Rebuild a saved model's deployment files (ONNX float, int8 dynamic and static) and their measurements:
+    calibration on the dataset's training images, timing and agreement on its val images (else training ones)."""
+    from niaga.modeling import read_metadata
+
+    model = load_model(model_dir, task="vision")
+    metadata = read_metadata(model_dir)
+    dataset = read_dataset(data)
+    rng = np.random.RandomState(0)
+    train_rows = dataset.table[dataset.table["split"] == "train"]
+    val_rows = dataset.table[dataset.table["split"] == "val"]
+    if train_rows.empty:
+        raise DataError(f"{dataset.root}: no 'train' split to calibrate int8 on")
+    calibration, _ = load_images(train_rows["path"].iloc[rng.permutation(len(train_rows))[:256]].tolist(),
+                                 tuple(model.image_size_))
+    source = val_rows if len(val_rows) else train_rows
+    sample, _ = load_images(source["path"].iloc[rng.permutation(len(source))[:512]].tolist(), tuple(model.image_size_))
+    info = prepare_deployment(model, sample, calibration, log=log)
+    keep = {k: v for k, v in metadata.items() if k not in {"format", "format_version", "niaga_version", "task",
+                                                            "class", "labels", "params", "metrics", "training_data",
+                                                            "created", "artifacts", "deployment"}}
+    save_model(model, model_dir, labels=metadata.get("labels", []), metrics=metadata.get("metrics"),
+               data_sha256=metadata.get("training_data", {}).get("sha256"),
+               data_rows=metadata.get("training_data", {}).get("rows"), task="vision",
+               extra={**keep, "deployment": info})
+    return info
+
+
+# -- evaluate -------------------------------------------------------------------------------------------------
+
+def evaluate(model_dir: str | Path, data: str | Path, split: str, report: str | Path, runtime: str = "auto",
+             log: Callable[[str], None] = err) -> dict:
+    """Score the model on one split of a dataset folder; write the report set into ``report``."""
+    model = load_model(model_dir, task="vision")
+    dataset = read_dataset(data)
+    rows = dataset.split(split)
+    heads = [h for h in HEADS if h in model.classes_ and h in rows.columns]
+    if not heads:
+        raise DataError(f"{dataset.root}: none of the model's labels ({', '.join(model.classes_)}) is in the data")
+    runner = Runner(model, runtime)
+    images, errors = load_images(rows["path"].tolist(), tuple(model.image_size_), progress=True)
+    readable = np.array([not e for e in errors])
+    if not readable.any():
+        raise DataError(f"{dataset.root}: no readable image in split {split!r}")
+    rows, images = rows[readable].reset_index(drop=True), images[readable]
+    proba, embeddings = runner.run(images)
+    pred = model.decode(proba)
+    search = _search_metrics(model, runner, dataset, rows, embeddings)
+    trained_on = model.metadata_.get("dataset", {}).get("splits", {})
+    overlap = training_overlap(model_dir, rows["image"])
+    context = {"model": str(model_dir), "data": str(dataset.root), "split evaluated": split,
+               "splits at training": ", ".join(f"{k}: {v}" for k, v in trained_on.items()) or "unknown",
+               "runtime": runner.runtime_, "images": f"{len(rows):,} scored, {int((~readable).sum())} unreadable "
+                                                     "left out",
+               "labels scored against": "the labels as given (a row whose parent is not its class's majority "
+                                        "parent counts wrong at the parent level)"}
+    note = overlap_note(overlap)
+    if note:
+        context["warning"] = note
+        log(f"niaga: note: {note}")
+    metrics = write_report(report, rows, pred, model.classes_, context,
+                           extra={"search": search, "split": split, "runtime": runner.runtime_,
+                                  "unreadable": int((~readable).sum())},
+                           title=f"Product recognition: {dataset.root.name}, split {split}")
+    return metrics
+
+
+def _search_metrics(model, runner: Runner, dataset: ImageDataset, rows: pd.DataFrame, embeddings: np.ndarray) -> dict:
+    """Catalogue → catalogue within the split (precision@10 of the finest class, the query itself left out) and,
+    where the dataset has catalogue images, photo → catalogue (hit when the finest class matches)."""
+    levels = [lv for lv in LEVELS if lv in model.classes_ and lv in rows.columns]
+    if not levels:
+        return {}
+    finest = levels[-1]
+    out = {}
+    if len(rows) > 10:
+        index = VisualIndex(embeddings, rows[["image", finest]])
+        out["within_split"] = precision_at_k(index, embeddings, rows[finest].tolist(), finest, 10,
+                                             exclude_rows=np.arange(len(rows)))
+    if dataset.catalogue is not None and finest in dataset.catalogue.columns:
+        cat = dataset.catalogue
+        images, errors = load_images(cat["path"].tolist(), tuple(model.image_size_))
+        ok = np.array([not e for e in errors])
+        _, cat_embeddings = runner.run(images[ok])
+        index = VisualIndex(cat_embeddings, cat[ok].reset_index(drop=True))
+        out["photo_to_catalogue"] = precision_at_k(index, embeddings, rows[finest].tolist(), finest, 10)
+        out["photo_to_catalogue"]["catalogue_images"] = int(ok.sum())
+    return out
+
+
+# -- predict --------------------------------------------------------------------------------------------------
+
+OUTPUT_COLUMNS = ["image", "master", "sub", "article", "gender", "master_confidence", "sub_confidence",
+                  "article_confidence", "gender_confidence", "error"]
+
+
+def predict(model_dir: str | Path, source: str | Path, output: str | Path, *, image_col: str | None = None,
+            image_root: str | Path | None = None, runtime: str = "auto", batch_size: int = 256,
+            progress: bool = True) -> tuple[pd.DataFrame, dict]:
+    """Label every image of a folder or a table; write the input (if a table) plus ``OUTPUT_COLUMNS``."""
+    check_output_path(output)
+    model = load_model(model_dir, task="vision")
+    refs, table = resolve_input(source, image_col, image_root)
+    runner = Runner(model, runtime)
+    result = predict_frame(model, runner, refs, batch_size=batch_size, progress=progress)
+    written = with_outputs(table, result) if table is not None else result
+    write_table(written, output)
+    info = {"rows": int(len(result)), "errors": int((result["error"] != "").sum()), "runtime": runner.runtime_}
+    return written, info
+
+
+def predict_frame(model, runner: Runner, refs: pd.DataFrame, batch_size: int = 256, progress: bool = False
+                  ) -> pd.DataFrame:
+    """``refs`` (image, path) -> OUTPUT_COLUMNS, one row per input row, in order; unreadable rows keep their
+    place with the reason in ``error`` and no labels."""
+    from tqdm.auto import tqdm
+
+    n = len(refs)
+    out = pd.DataFrame({c: [""] * n for c in OUTPUT_COLUMNS})
+    out["image"] = refs["image"].astype(str).to_numpy()
+    for c in OUTPUT_COLUMNS:
+        if c.endswith("_confidence"):
+            out[c] = np.nan
+    bar = tqdm(total=n, desc="predicting", unit="img", disable=not progress or n < CHUNK, leave=False)
+    for start in range(0, n, CHUNK):
+        paths = refs["path"].iloc[start:start + CHUNK].tolist()
+        images, errors = load_images(paths, tuple(model.image_size_))
+        ok = np.array([not e for e in errors])
+        out.loc[start:start + len(paths) - 1, "error"] = errors
+        if ok.any():
+            proba, _ = runner.run(images[ok], batch_size)
+            labels = model.decode(proba)
+            where = start + np.flatnonzero(ok)
+            for column in labels.columns:
+                out.loc[where, column] = labels[column].to_numpy()
+        bar.update(len(paths))
+    bar.close()
+    return out
+
+
+# -- visual search --------------------------------------------------------------------------------------------
+
+def _index_into(model, runner: Runner, items: pd.DataFrame, out: Path) -> dict:
+    images, errors = load_images(items["path"].tolist(), tuple(model.image_size_), progress=True,
+                                 desc="indexing")
+    ok = np.array([not e for e in errors])
+    if not ok.any():
+        raise DataError(f"{out}: no readable image to index")
+    _, embeddings = runner.run(images[ok])
+    keep = [c for c in ["image", "path", *HEADS, "split"] if c in items.columns]
+    index = VisualIndex(embeddings, items.loc[ok, keep].reset_index(drop=True), model.weights_id_)
+    index.save(out)
+    return {"items": len(index), "unreadable": int((~ok).sum()), "directory": str(out), "backend": index.backend}
+
+
+def build_index(model_dir: str | Path, data: str | Path, out: str | Path, split: str | None = None,
+                runtime: str = "auto") -> dict:
+    """Index a catalogue: a dataset folder (its catalogue images, or ``split``'s, or all) or any image folder."""
+    model = load_model(model_dir, task="vision")
+    data = Path(data)
+    try:
+        dataset = read_dataset(data)
+        items = dataset.split(split) if split else _catalogue(dataset)
+    except DataError:
+        if not data.is_dir():
+            raise
+        if split:
+            raise
+        items = list_directory(data)
+        items = items[items["path"].str.lower().str.endswith((".jpg", ".jpeg", ".png", ".webp", ".bmp"))]
+        if items.empty:
+            raise DataError(f"{data}: no image files to index") from None
+    runner = Runner(model, runtime)
+    info = _index_into(model, runner, items, Path(out))
+    info["runtime"] = runner.runtime_
+    return info
+
+
+def load_search(model_dir: str | Path, index_dir: str | Path | None = None, runtime: str = "auto"
+                ) -> tuple[ProductClassifier, Runner, VisualIndex]:
+    """The model, its runner and the catalogue index (default: the one saved with the model), checked to match."""
+    model = load_model(model_dir, task="vision")
+    index_dir = Path(index_dir) if index_dir else Path(model_dir) / INDEX_DIR
+    if not index_dir.exists():
+        raise DataError(f"{index_dir}: no index; build one with 'niaga vision index --model {model_dir} "
+                        "--data DIR --out DIR' and pass --index")
+    index = VisualIndex.load(index_dir)
+    if index.weights_id and index.weights_id != model.weights_id_:
+        raise NiagaError(f"{index_dir}: built with other weights than {model_dir}; rebuild it with 'niaga vision index'")
+    return model, Runner(model, runtime), index
+
+
+def search(model: ProductClassifier, runner: Runner, index: VisualIndex, pixels: np.ndarray, k: int = 10
+           ) -> tuple[pd.DataFrame, dict]:
+    """The ``k`` catalogue items nearest to one image (``pixels``: height × width × 3, the model's size), ranked,
+    and the image's predicted labels (``index_rows``: the items' rows in the index)."""
+    if k < 1:
+        raise NiagaError(f"-k must be at least 1, got {k}")
+    start = time.perf_counter()
+    proba, embedding = runner.run(pixels[None])
+    scores, rows = index.search(embedding, k)
+    seconds = time.perf_counter() - start
+    found = index.items.iloc[rows[0]].reset_index(drop=True)
+    found.insert(0, "rank", np.arange(1, len(found) + 1))
+    found.insert(1, "score", np.round(scores[0].astype(float), 4))
+    return found, {"predicted": model.decode(proba).iloc[0].to_dict(), "runtime": runner.runtime_,
+                   "milliseconds": round(seconds * 1000, 2), "index_items": len(index),
+                   "index_rows": rows[0].tolist()}
+
+
+def similar(model_dir: str | Path, image: str | Path, k: int = 10, index_dir: str | Path | None = None,
+            runtime: str = "auto") -> tuple[pd.DataFrame, dict]:
+    """The ``k`` catalogue images most similar to ``image`` (default index: the one saved with the model)."""
+    if k < 1:
+        raise NiagaError(f"-k must be at least 1, got {k}")
+    model, runner, index = load_search(model_dir, index_dir, runtime)
+    image = Path(image)
+    if not image.exists():
+        raise DataError(f"{image}: file not found")
+    from niaga.vision.dataset import read_image
+
+    try:
+        pixels = read_image(image, tuple(model.image_size_))
+    except ValueError as exc:
+        raise DataError(f"{image}: {exc}") from None
+    found, info = search(model, runner, index, pixels, k)
+    return found, {"query": str(image), **info}
