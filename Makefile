@@ -10,10 +10,13 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# The CPU wheel of PyTorch first (it lies on local disk); an unpinned torch would pull a CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,stream]'
 	# Debian's Chromium drives the dashboard's browser tests (installing it needs root; without it they skip)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
 		|| echo "note: chromium could not be installed: the browser tests will be skipped"
+	# Debian's redis-server: the stream consumer's tests start one (without it they skip)
+	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) \
+		|| echo "note: redis-server could not be installed: the stream consumer tests will be skipped"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,8 +24,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/niaga run $(ARGS)
 
+# two workers, one per core; a test file stays on one worker (the doc examples share one scratch checkout)
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/text_normalize.py
@@ -34,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/social_extract.py
 	$(BIN)/python benchmarks/privacy.py
 	$(BIN)/python benchmarks/vision.py
+	$(BIN)/python benchmarks/load.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -31,3 +31,9 @@ def keeps_clashing_inputs(capsys):
             assert f"'{column}' → '{column}_input'" in err
         return out
     return check
+
+
+def pytest_collection_modifyitems(items):
+    """The doc examples run longest (minutes): first, so that under `make test`'s two workers the other worker
+    runs everything else meanwhile (the order is the same on every worker, as xdist needs)."""
+    items.sort(key=lambda item: "test_doc_examples.py" not in item.nodeid)

@@ -11,7 +11,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "niaga"
 CAPABILITIES = {"reviews", "social", "customers", "fraud", "recommend", "vision"}
 SHARED_TEXT = "text"  # shared layer (normalization, text classifiers) with a CLI of its own
 SHARED = {"data", "evaluation", "modeling", "params", "config", "errors", "privacy", "store"}
-FACES = {"cli", "main_job", "samples", "serve"}
+FACES = {"cli", "main_job", "samples", "serve", "stream"}
 
 
 def imports(path: Path) -> set[str]:

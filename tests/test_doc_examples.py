@@ -7,13 +7,17 @@ holds a small stand-in of that file (the first rows of the same table, the same 
 the same and only the data is smaller. ``make`` lines and the blocking ``niaga serve`` are not run (CI runs
 ``make test``; the server has its own tests); ``niaga run`` runs with ``--no-serve``; a training time budget
 (``--minutes``, ``max_minutes``) is cut to ``TEST_MINUTES``. Python examples are
-compiled, not run (they talk to a running server).
+compiled, not run (they talk to a running server). A `niaga ...` command runs as the console script would, in
+a process forked from one that imported the heavy libraries once (``FORK_SERVER``), to save seconds of imports
+per command.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +30,7 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK_RE = re.compile(r"^```(\w+)\n(.*?)^```", re.M | re.S)
 #: shared file → rows kept in its stand-in (the first rows: time-ordered files keep their order)
 STAND_INS = {
+    "text/prdect_id/prdect_id_train.csv": 1_200,
     "fraud/fraud_detection_handbook_simulated/transactions_2018-04.parquet": 12_000,
     "fraud/fraud_detection_handbook_simulated/transactions_2018-05.parquet": 12_000,
     "fraud/fraud_detection_handbook_simulated/transactions_2018-06.parquet": 12_000,
@@ -42,6 +47,7 @@ STAND_INS = {
 #: image dataset folder → every how many-th image its stand-in keeps (its label tables cut to those images, its
 #: image folders holding only them)
 IMAGE_STAND_INS = {
+    "text/prdect_id/prdect_id_train.csv": 1_200,
     "images/fashion_product_images_small/": 100,
     "images/grocery_store_dataset/": 12,
 }
@@ -140,6 +146,84 @@ def mirror(source: Path, target: Path, relative: str = "") -> None:
         mirror(child, target / child.name, f"{relative}{child.name}" + ("/" if child.is_dir() else ""))
 
 
+# A process that has imported niaga's heavy libraries once and forks a child per `niaga ...` command: the child
+# runs ``niaga.cli.main(argv)`` as the console script would, without paying seconds of imports each time (about
+# a hundred commands). Commands with shell syntax (pipes, redirections, variables) run in bash.
+FORK_SERVER = r"""
+import json, os, signal, sys, traceback
+import niaga.cli  # first: it sets the BLAS thread default before numpy loads
+import numpy, pandas, scipy.sparse, sklearn.base, sklearn.linear_model, sklearn.model_selection, torch, lightgbm
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot
+from niaga.modeling import _skops_io
+_skops_io()
+print("ready", flush=True)
+for line in sys.stdin:
+    job = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.chdir(job["cwd"])
+            os.environ.clear()
+            os.environ.update(job["env"])
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            for fd, path in ((1, job["stdout"]), (2, job["stderr"])):
+                os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
+            sys.argv = ["niaga", *job["argv"]]
+            code = niaga.cli.main(job["argv"])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    signal.signal(signal.SIGALRM, lambda *_: os.kill(pid, signal.SIGKILL))  # too slow: killed, exit -9
+    signal.alarm(job["timeout"])
+    _, status = os.waitpid(pid, 0)
+    signal.alarm(0)
+    print(json.dumps({"code": os.waitstatus_to_exitcode(status)}), flush=True)
+"""
+SHELL_SYNTAX = re.compile(r"[|&;<>$`()*?{}~]")
+ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
+class NiagaRunner:
+    """Runs one documented command: `niaga ...` in a child of the fork server, anything else in bash."""
+
+    def __init__(self, env: dict, scratch: Path):
+        self.env, self.scratch = env, scratch
+        self.server = subprocess.Popen([sys.executable, "-c", FORK_SERVER], stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, text=True, env=env)
+        assert self.server.stdout.readline().strip() == "ready", "the fork server did not start"
+
+    def run(self, command: str, cwd: Path, exports: list[str]) -> subprocess.CompletedProcess:
+        tokens = None if SHELL_SYNTAX.search(command) or exports else shlex.split(command)
+        env = dict(self.env)
+        while tokens and ASSIGNMENT.match(tokens[0]):
+            name, _, value = tokens.pop(0).partition("=")
+            env[name] = value
+        if not tokens or tokens[0] != "niaga":
+            return subprocess.run(["bash", "-o", "pipefail", "-c", "; ".join([*exports, command])], cwd=cwd,
+                                  env=self.env, capture_output=True, text=True, timeout=PER_COMMAND_SECONDS)
+        out, err = self.scratch / "stdout.txt", self.scratch / "stderr.txt"
+        job = {"argv": tokens[1:], "cwd": str(cwd), "env": env, "stdout": str(out), "stderr": str(err),
+               "timeout": PER_COMMAND_SECONDS}
+        self.server.stdin.write(json.dumps(job) + "\n")
+        self.server.stdin.flush()
+        code = json.loads(self.server.stdout.readline())["code"]
+        return subprocess.CompletedProcess(command, code, out.read_text(errors="replace"),
+                                           err.read_text(errors="replace"))
+
+    def close(self) -> None:
+        self.server.stdin.close()
+        self.server.wait(timeout=30)
+
+
 @pytest.fixture(scope="session")
 def checkout(tmp_path_factory, shared_data):
     """A scratch directory laid out like a checkout: repo/ (the working directory) and shared/data beside it."""
@@ -150,17 +234,25 @@ def checkout(tmp_path_factory, shared_data):
     return root / "repo"
 
 
+@pytest.fixture(scope="session")
+def runner(checkout, tmp_path_factory):
+    env = {**os.environ, "NIAGA_DATA": str(checkout.parent / "shared" / "data"), "NIAGA_CACHE": str(checkout / ".cache"),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    started = NiagaRunner(env, tmp_path_factory.mktemp("doc-output"))
+    yield started
+    started.close()
+
+
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.name)
-def test_every_example_runs_as_written(document, checkout):
+def test_every_example_runs_as_written(document, checkout, runner):
     commands, snippets = examples(document)
     for snippet in snippets:
         compile(snippet, f"{document.name} (python example)", "exec")
-    env = {**os.environ, "NIAGA_DATA": str(checkout.parent / "shared" / "data"),
-           "NIAGA_CACHE": str(checkout / ".cache"),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    exports = []  # a reader's shell keeps what an example exported: so do the document's later commands
     for command in filter(None, map(runnable, commands)):
-        done = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=checkout, env=env, capture_output=True,
-                              text=True, timeout=PER_COMMAND_SECONDS)
+        if command.startswith("export "):
+            exports.append(command)
+        done = runner.run(command, checkout, exports)
         assert done.returncode == 0, (f"{document.name}: `{command}` exited {done.returncode}\n"
                                       f"{done.stderr[-1500:]}")
         assert "Traceback" not in done.stderr, f"{document.name}: `{command}`\n{done.stderr[-1500:]}"

@@ -61,11 +61,18 @@ class Settings:
     port: int = 8000
     require_api_key: bool = True  # the /api endpoints need an X-API-Key header (niaga serve keys add)
     pii_policy: str = "mask"  # personal data on ingest: mask, partial, pseudonymize, drop, or off
+    # the stream the API's /metrics reports the consumer group's lag of (off while stream_url is empty)
+    stream_backend: str = "redis"
+    stream_url: str = ""
+    stream_in: str = "transactions"
+    stream_group: str = "niaga"
 
 
 CONFIG_ENV = "NIAGA_CONFIG"
 _SETTING_ENV = {"store": "NIAGA_STORE", "models": "NIAGA_MODELS", "host": "NIAGA_HOST", "port": "NIAGA_PORT",
-                "require_api_key": "NIAGA_REQUIRE_API_KEY", "pii_policy": "NIAGA_PII_POLICY"}
+                "require_api_key": "NIAGA_REQUIRE_API_KEY", "pii_policy": "NIAGA_PII_POLICY",
+                "stream_backend": "NIAGA_STREAM_BACKEND", "stream_url": "NIAGA_STREAM_URL",
+                "stream_in": "NIAGA_STREAM_IN", "stream_group": "NIAGA_STREAM_GROUP"}
 
 
 def settings() -> Settings:

@@ -26,6 +26,7 @@ import hashlib
 import importlib
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -112,10 +113,26 @@ def _trusted(type_name: str) -> bool:
     return type_name in TRUSTED_TYPES or type_name.startswith(TRUSTED_MODULES)
 
 
+def _skops_io():
+    """``skops.io``, imported without building its default trusted list. Building it calls scikit-learn's
+    ``all_estimators()``, which imports every estimator module: seconds on every command that loads a model.
+    niaga never relies on that list: ``load_skops`` checks every type against its own list and passes them."""
+    if "skops.io" not in sys.modules:
+        import sklearn.utils
+
+        all_estimators = sklearn.utils.all_estimators
+        sklearn.utils.all_estimators = lambda *args, **kwargs: []
+        try:
+            import skops.io  # noqa: F401
+        finally:
+            sklearn.utils.all_estimators = all_estimators
+    return sys.modules["skops.io"]
+
+
 def dump_skops(obj: Any, path: Path) -> None:
     import zipfile
 
-    import skops.io as sio
+    sio = _skops_io()
 
     # deflate level 3, as the joblib files were: a TF-IDF model's arrays shrink about tenfold
     sio.dump(obj, path, compression=zipfile.ZIP_DEFLATED, compresslevel=3)
@@ -123,7 +140,7 @@ def dump_skops(obj: Any, path: Path) -> None:
 
 def load_skops(path: Path) -> Any:
     """An object from a skops file, refusing any type outside niaga's trusted list."""
-    import skops.io as sio
+    sio = _skops_io()
 
     if not path.exists():
         raise ModelLoadError(f"{path.parent}: model.json is there but {path.name} is missing")

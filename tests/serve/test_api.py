@@ -115,8 +115,19 @@ def test_no_raw_personal_data_in_an_error_body_or_a_log_line(client, caplog):
 
     response = client.get("/api/v1/customers/081234567890/profile")
     assert response.status_code == 422 and "081234567890" not in response.text and "[PHONE]" in response.text
-    logging.getLogger("niaga.serve").error("lookup failed for budi@contoh.co.id")
-    assert "budi@contoh.co.id" not in caplog.text
+    logging.getLogger("niaga.serve").error("lookup failed for budi@contoh.co.id", extra={"caller": "wa 081234567890"})
+    assert "budi@contoh.co.id" not in caplog.text and "[EMAIL]" in caplog.text
+    assert caplog.records[-1].caller == "wa [PHONE]"  # an extra field, set after the record was made
+
+
+def test_a_stopped_server_leaves_logging_as_it_found_it(system):
+    import logging
+
+    settings, _ = system
+    before = logging.Logger.makeRecord
+    with TestClient(create_app(settings)):
+        assert logging.Logger.makeRecord is not before
+    assert logging.Logger.makeRecord is before
 
 
 def test_recommendations_for_known_and_unknown_users_and_items(client):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from niaga.data.columns import match_columns, require_fields
+from niaga.data.columns import ids_as_text, match_columns, require_fields
 from niaga.data.io import read_table
 from niaga.errors import DataError
 
@@ -87,17 +87,6 @@ def read_log(path: str | Path) -> pd.DataFrame:
     return read_table(path)
 
 
-def _ids_as_text(values: pd.Series) -> pd.Series:
-    """Customer and invoice ids as text: 13085.0 (a number column with blanks) becomes "13085"."""
-    if pd.api.types.is_numeric_dtype(values):
-        numbers = pd.to_numeric(values, errors="coerce")
-        whole = numbers.dropna().eq(numbers.dropna().round()).all()
-        text = numbers.astype("Int64").astype("string") if whole else numbers.astype("string")
-    else:
-        text = values.astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
-    return text.replace("", pd.NA)
-
-
 def _dates(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
@@ -123,8 +112,8 @@ def clean_log(raw: pd.DataFrame, source: str | Path = "transactions", as_of: pd.
     """Split a raw log into purchase lines and counted exclusions (see the reasons above)."""
     columns = resolve_columns(raw, source)
     frame = pd.DataFrame({
-        "customer_id": _ids_as_text(raw[columns["customer_id"]]),
-        "invoice": _ids_as_text(raw[columns["invoice"]]),
+        "customer_id": ids_as_text(raw[columns["customer_id"]]),
+        "invoice": ids_as_text(raw[columns["invoice"]]),
         "date": _dates(raw[columns["date"]]),
         "quantity": pd.to_numeric(raw[columns["quantity"]], errors="coerce"),
         "price": pd.to_numeric(raw[columns["price"]], errors="coerce"),

@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import Iterable, Mapping
 
+import pandas as pd
+
 from niaga.errors import DataError
 
 
@@ -36,3 +38,14 @@ def require_fields(found: Mapping[str, str], required: Iterable[str], aliases: M
         expected = "; ".join(f"{f}: one of {', '.join(list(aliases[f])[:4])}" for f in missing)
         raise DataError(f"{source}: not a {what}, missing {expected}; columns present: "
                         f"{', '.join(map(str, list(columns)[:20]))}")
+
+
+def ids_as_text(values: pd.Series) -> pd.Series:
+    """Ids as text: 13085.0 (a number column with blanks) becomes "13085"; blank becomes NA."""
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = pd.to_numeric(values, errors="coerce")
+        whole = numbers.dropna().eq(numbers.dropna().round()).all()
+        text = numbers.astype("Int64").astype("string") if whole else numbers.astype("string")
+    else:
+        text = values.astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
+    return text.replace("", pd.NA)

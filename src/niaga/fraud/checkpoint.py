@@ -7,17 +7,20 @@ ahead of the log, so after a crash every transaction is in one of three places: 
 log after the snapshot (``FraudScorer.resume`` takes it into the state again, unscored); or nowhere, and it
 is scored when it arrives again. ``Checkpoint.open`` does the restart part.
 
-The small API a stream consumer needs (issue 19 runs the scorer inside Redis / Kafka consumers)::
+The small API a stream consumer needs (``niaga.stream.consumer`` runs the scorer inside Redis / Kafka
+consumers)::
 
     scorer = load_scorer(model_dir)                            # the model's carried state
     checkpoint = Checkpoint(scorer, "state/stream.npz", DecisionLog("decisions.duckdb").__enter__())
-    done = checkpoint.open()                                   # restore + re-apply, or a first snapshot
+    checkpoint.open()                                          # restore + re-apply, or a first snapshot
+    logged = {row.file: row for row in checkpoint.replayed.itertuples()}  # logged after the snapshot
     scorer.journal = []                                        # score() records what the log needs
-    for message in consumer:
-        if message.id in done.index: ...                       # decided before the crash: answer from `done`
-        result = scorer.score(message.record)
+    for batch in consumer:
+        results = [logged.pop(m.id, None) or scorer.score(m.record) for m in batch]  # (sources: the ids scored)
+        checkpoint.log_journal(sources)                        # log first ...
+        consumer.emit_and_acknowledge(results)                 # ... then output + acknowledgement, atomically
         if checkpoint.due():
-            checkpoint.commit_journal()                        # log, then snapshot; then commit the offsets
+            checkpoint.snapshot()                              # never ahead of what was acknowledged
 """
 
 from __future__ import annotations
@@ -35,6 +38,21 @@ from niaga.fraud.schema import CANONICAL
 from niaga.fraud.scorer import FraudScorer
 
 
+JOURNAL_FIELDS = ["transaction_id", "ts", "amount", "customer_id", "terminal_id", "label", "signup_ts", "device_id",
+                  "ip_address", "source", "browser", "sex", "age"]
+
+
+def journal_tables(journal: list, sources: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(transactions, decisions) of ``FraudScorer.journal`` entries, as ``DecisionLog.append`` takes them: built
+    from what ``score`` already parsed, far cheaper than normalizing the records again."""
+    canonical = pd.DataFrame([dict(zip(JOURNAL_FIELDS, args)) for _, args, _ in journal]).reindex(
+        columns=[c for c in CANONICAL if c not in ("row", "error")])
+    canonical["timestamp"] = pd.to_datetime(canonical["ts"], unit="s", errors="coerce")
+    if sources is not None:
+        canonical["file"] = list(sources)
+    return canonical, pd.DataFrame([result for _, _, result in journal])
+
+
 class Checkpoint:
     """Keeps one scorer's stream resumable through ``snapshot_path`` and an open ``DecisionLog``."""
 
@@ -46,6 +64,7 @@ class Checkpoint:
         self.stop_requested = False
         self._next = time.monotonic() + every_seconds
         self.commits = 0
+        self.replayed = pd.DataFrame()  # decisions logged after the restored snapshot (taken in again by open)
 
     def open(self) -> pd.DataFrame:
         """Resume the stream when the snapshot exists (restore it, re-apply the decisions logged after it);
@@ -56,7 +75,7 @@ class Checkpoint:
             if not self.scorer.stream_id:
                 raise ValueError(f"{self.path}: a feature state without a stream id (a model's state?): "
                                  "give a new snapshot path")
-            self.scorer.resume(self.log.stream_decisions(self.scorer.stream_id, self.scorer.seq))
+            self.replayed = self.scorer.resume(self.log.stream_decisions(self.scorer.stream_id, self.scorer.seq))
             self.resumed = True
             return self.log.stream_rows(self.scorer.stream_id)
         self.resumed = False
@@ -80,19 +99,26 @@ class Checkpoint:
                             np.arange(first_seq, first_seq + len(positions)))
         self._snapshot()
 
-    def commit_journal(self) -> None:
+    def commit_journal(self, sources: list[str] | None = None) -> None:
         """Log the decisions ``scorer.score`` recorded in ``scorer.journal`` since the last commit, then
         snapshot the state."""
+        self.log_journal(sources)
+        self._snapshot()
+
+    def log_journal(self, sources: list[str] | None = None) -> None:
+        """Log the journal's decisions without snapshotting (a consumer logs every batch before it
+        acknowledges it, and snapshots only when ``due``). ``sources``: one label per journal entry kept
+        in the log's ``file`` column (a consumer's message id, to answer a redelivered message from the log)."""
         journal = self.scorer.journal or []
         if journal:
-            fields = ["transaction_id", "ts", "amount", "customer_id", "terminal_id", "label", "signup_ts",
-                      "device_id", "ip_address", "source", "browser", "sex", "age"]
-            canonical = pd.DataFrame([dict(zip(fields, args)) for _, args, _ in journal]).reindex(
-                columns=[c for c in CANONICAL if c not in ("row", "error")])
-            canonical["timestamp"] = pd.to_datetime(canonical["ts"], unit="s", errors="coerce")
-            scored = pd.DataFrame([result for _, _, result in journal])
+            if sources is not None and len(sources) != len(journal):
+                raise ValueError(f"{len(sources)} sources for {len(journal)} journal entries")
+            canonical, scored = journal_tables(journal, sources)
             self.log.append(canonical, scored, self.scorer.stream_id, np.array([seq for seq, _, _ in journal]))
             journal.clear()
+
+    def snapshot(self) -> None:
+        """Snapshot the state now (after the logged decisions it includes were acknowledged downstream)."""
         self._snapshot()
 
     def _snapshot(self) -> None:

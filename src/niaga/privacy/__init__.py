@@ -12,9 +12,10 @@ keyed by $NIAGA_PRIVACY_SECRET), drop. See docs/privacy.md.
 
 from niaga.privacy.detect import KINDS, Finding, find_pii
 from niaga.privacy.frame import find_in_frame, mask_frame, scan_frame
-from niaga.privacy.logs import PiiFilter, install_log_filter, mask_every_log_record, mask_obj, safe_message
+from niaga.privacy.logs import (PiiFilter, install_log_filter, mask_every_log_record, mask_obj, safe_message,
+                                unmask_log_records)
 from niaga.privacy.mask import POLICIES, SECRET_ENV, SECRET_FILE_ENV, PrivacyError, load_secret, mask_text, pseudonym
 
 __all__ = ["KINDS", "POLICIES", "SECRET_ENV", "SECRET_FILE_ENV", "Finding", "PiiFilter", "PrivacyError", "find_in_frame",
            "find_pii", "install_log_filter", "load_secret", "mask_every_log_record", "mask_frame", "mask_obj",
-           "mask_text", "pseudonym", "safe_message", "scan_frame"]
+           "mask_text", "pseudonym", "safe_message", "scan_frame", "unmask_log_records"]

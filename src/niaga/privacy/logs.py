@@ -68,22 +68,30 @@ def install_log_filter(logger: logging.Logger | str | None = None, policy: str =
 
 def mask_every_log_record(policy: str = "mask", secret: str | bytes | None = None) -> PiiFilter:
     """Mask every log record as it is made, whoever logs it and whichever handlers write it (handlers that
-    libraries or test tools add later included): the record factory runs a PiiFilter on each new record.
-    Idempotent: a second call keeps the first factory."""
-    factory = logging.getLogRecordFactory()
-    if getattr(factory, _MARK, False):
-        return factory.pii_filter
+    libraries or test tools add later included): ``Logger.makeRecord`` runs a PiiFilter on each new record once
+    its ``extra`` fields are in (a record factory runs before they are, so it would let them through).
+    Idempotent: a second call keeps the first; ``unmask_log_records()`` undoes it."""
+    make_record = logging.Logger.makeRecord
+    if getattr(make_record, _MARK, False):
+        return make_record.pii_filter
     pii_filter = PiiFilter(policy, secret)
 
-    def masked_record(*args, **kwargs) -> logging.LogRecord:
-        record = factory(*args, **kwargs)
+    def make_masked_record(self, *args, **kwargs) -> logging.LogRecord:
+        record = make_record(self, *args, **kwargs)
         pii_filter.filter(record)
         return record
 
-    setattr(masked_record, _MARK, True)
-    masked_record.pii_filter = pii_filter
-    logging.setLogRecordFactory(masked_record)
+    setattr(make_masked_record, _MARK, True)
+    make_masked_record.pii_filter, make_masked_record.unmasked = pii_filter, make_record
+    logging.Logger.makeRecord = make_masked_record
     return pii_filter
+
+
+def unmask_log_records() -> None:
+    """Undo ``mask_every_log_record`` (a server that stops leaves logging as it found it)."""
+    make_record = logging.Logger.makeRecord
+    if getattr(make_record, _MARK, False):
+        logging.Logger.makeRecord = make_record.unmasked
 
 
 def safe_message(exc: BaseException, policy: str = "mask") -> str:

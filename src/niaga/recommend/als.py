@@ -14,11 +14,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from niaga.recommend.base import RecommenderBase, anchors_by_similarity, weighted_matrix
+from niaga.recommend.base import ItemVectorSimilarity, RecommenderBase, anchors_by_similarity, weighted_matrix
 from niaga.recommend.data import Histories, Interactions
 
 
-class ALSRecommender(RecommenderBase):
+class ALSRecommender(ItemVectorSimilarity, RecommenderBase):
     """implicit's AlternatingLeastSquares on BM25-weighted counts.
 
     ``factors``, ``regularization``, ``alpha`` (confidence scale), ``iterations``: implicit's parameters.
@@ -97,18 +97,8 @@ class ALSRecommender(RecommenderBase):
         self._check_fitted()
         return (self.user_factors(histories) @ self.item_factors_.T).astype(np.float32)
 
-    def item_similarity(self, items: np.ndarray) -> np.ndarray:
-        self._check_fitted()
-        unit = self.__dict__.get("_unit_items")
-        if unit is None:
-            norms = np.linalg.norm(self.item_factors_, axis=1) + 1e-12
-            unit = self._unit_items = self.item_factors_ / norms[:, None]
-        return unit[np.asarray(items, dtype=np.int64)] @ unit.T
-
-    def similarity_between(self, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
-        self.item_similarity(np.zeros(0, dtype=np.int64))  # builds the unit vectors once
-        unit = self._unit_items
-        return unit[np.asarray(rows, dtype=np.int64)] @ unit[np.asarray(others, dtype=np.int64)].T
+    def _item_vectors(self) -> np.ndarray:
+        return self.item_factors_
 
     def explain(self, history, items, segment: str = "") -> list[tuple[str, int]]:
         anchors = anchors_by_similarity(np.asarray(history[-50:], dtype=np.int64), np.asarray(items),

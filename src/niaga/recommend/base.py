@@ -85,6 +85,30 @@ class RecommenderBase(NiagaModel, BaseEstimator):
 
 # -- helpers every source uses ----------------------------------------------------------------------------
 
+class ItemVectorSimilarity:
+    """``item_similarity`` and ``similarity_between`` as the cosine of item vectors (``_item_vectors()``), the
+    normalized vectors built once and kept in ``_unit_items`` (a transient attribute: not saved)."""
+
+    def _item_vectors(self) -> np.ndarray:  # pragma: no cover - ALS and SASRec override it
+        raise NotImplementedError
+
+    def _unit(self) -> np.ndarray:
+        self._check_fitted()
+        unit = self.__dict__.get("_unit_items")
+        if unit is None:
+            vectors = np.asarray(self._item_vectors(), dtype=np.float32)
+            unit = self._unit_items = vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12)
+        return unit
+
+    def item_similarity(self, items: np.ndarray) -> np.ndarray:
+        unit = self._unit()
+        return unit[np.asarray(items, dtype=np.int64)] @ unit.T
+
+    def similarity_between(self, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
+        unit = self._unit()
+        return unit[np.asarray(rows, dtype=np.int64)] @ unit[np.asarray(others, dtype=np.int64)].T
+
+
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Rows of the ``k`` highest scores per row, best first; ties go to the lower row (a stable order).
     Items scored -inf (excluded) are returned only when fewer than ``k`` others exist, marked by -inf."""

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from niaga.data.columns import match_columns, require_fields
+from niaga.data.columns import ids_as_text, match_columns, require_fields
 from niaga.data.io import STORE_PREFIX, read_table
 from niaga.errors import DataError
 from niaga.recommend import FORMATS
@@ -64,17 +64,6 @@ UNREADABLE = "unreadable item, date, quantity or price"
 def _find_columns(columns, fields) -> dict[str, str]:
     """field -> column for ``fields`` present among ``columns`` (the shared matcher of ``niaga.data.columns``)."""
     return match_columns(columns, {name: COLUMN_ALIASES[name] for name in fields})
-
-
-def ids_as_text(values: pd.Series) -> pd.Series:
-    """Ids as text: 13085.0 (a number column with blanks) becomes "13085"; blank becomes NA."""
-    if pd.api.types.is_numeric_dtype(values):
-        numbers = pd.to_numeric(values, errors="coerce")
-        whole = numbers.dropna().eq(numbers.dropna().round()).all()
-        text = numbers.astype("Int64").astype("string") if whole else numbers.astype("string")
-    else:
-        text = values.astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
-    return text.replace("", pd.NA)
 
 
 def parse_dates(values: pd.Series) -> pd.Series:

@@ -35,7 +35,7 @@ import torch
 from tqdm.auto import tqdm
 
 from niaga.modeling import load_torch_weights, save_torch_weights
-from niaga.recommend.base import RecommenderBase, anchors_by_similarity
+from niaga.recommend.base import ItemVectorSimilarity, RecommenderBase, anchors_by_similarity
 from niaga.recommend.data import Histories, Interactions
 from niaga.recommend.sasrec_network import SASRecNetwork
 
@@ -71,7 +71,7 @@ class _Threads:
             torch.set_num_threads(self.previous)
 
 
-class SASRecRecommender(RecommenderBase):
+class SASRecRecommender(ItemVectorSimilarity, RecommenderBase):
     """SASRec with full-softmax cross-entropy (see the module doc for the CPU levers).
 
     Network: ``dim``, ``max_len`` (items of history read), ``n_layers``, ``n_heads``, ``inner_dim``,
@@ -304,19 +304,9 @@ class SASRecRecommender(RecommenderBase):
                 out[s:s + batch_size] = self._logits(self.module_, sequences[s:s + batch_size]).numpy()
         return out
 
-    def item_similarity(self, items: np.ndarray) -> np.ndarray:
-        self._check_fitted()
-        unit = self.__dict__.get("_unit_items")
-        if unit is None:
-            with torch.no_grad():
-                weights = self.module_.item_weights().float().numpy()
-            unit = self._unit_items = weights / (np.linalg.norm(weights, axis=1, keepdims=True) + 1e-12)
-        return unit[np.asarray(items, dtype=np.int64)] @ unit.T
-
-    def similarity_between(self, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
-        self.item_similarity(np.zeros(0, dtype=np.int64))  # builds the unit vectors once
-        unit = self._unit_items
-        return unit[np.asarray(rows, dtype=np.int64)] @ unit[np.asarray(others, dtype=np.int64)].T
+    def _item_vectors(self) -> np.ndarray:
+        with torch.no_grad():
+            return self.module_.item_weights().float().numpy()
 
     def explain(self, history, items, segment: str = "") -> list[tuple[str, int]]:
         anchors = anchors_by_similarity(np.asarray(history[-int(self.max_len):], dtype=np.int64), np.asarray(items),

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from niaga.data.columns import match_columns
+from niaga.data.columns import ids_as_text, match_columns
 from niaga.data.io import with_outputs
 from niaga.errors import DataError, ModelLoadError, NiagaError
 from niaga.recommend import MODELS
@@ -33,11 +33,10 @@ from niaga.recommend.als import ALSRecommender
 from niaga.recommend.blender import Blender, Served
 from niaga.recommend.content import ContentRecommender
 from niaga.recommend.cooccurrence import CooccurrenceRecommender
-from niaga.recommend.data import Interactions, ids_as_text, read_interactions, read_segments
+from niaga.recommend.data import Interactions, read_interactions, read_segments
 from niaga.recommend.evaluate import PROTOCOLS, evaluate_scores, split, write_report
 from niaga.recommend.popularity import PopularityRecommender
 from niaga.recommend.repeat import RepeatRecommender
-from niaga.recommend.sasrec import SASRecRecommender
 
 TASK = "recommend"
 DEFAULT_MODEL = {"sequences": "sasrec", "invoices": "basket", "baskets": "basket"}
@@ -66,6 +65,8 @@ def make_model(name: str, fmt: str) -> Blender:
     if name == "content":
         return Blender([("content", ContentRecommender()), popular], weights={"popularity": FILL})
     if name == "sasrec":
+        from niaga.recommend.sasrec import SASRecRecommender  # PyTorch: imported only for the model that uses it
+
         return Blender([("sasrec", SASRecRecommender()), ("cooccurrence", _cooccurrence(fmt)),
                         ("content", ContentRecommender()), ("als", ALSRecommender()), popular],
                        weights={"cooccurrence": 0.5, "content": 0.05, "als": 0.1, "popularity": FILL}, tune=True,

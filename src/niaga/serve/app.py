@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from niaga import __version__
 from niaga.config import Settings, settings as load_settings
 from niaga.errors import NiagaError
-from niaga.privacy import mask_every_log_record, safe_message
+from niaga.privacy import mask_every_log_record, safe_message, unmask_log_records
 from niaga.serve.services import NotServed, Services
 
 log = logging.getLogger("niaga.serve")
@@ -50,10 +50,17 @@ def create_app(config: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         mask_every_log_record()  # no raw personal data in any log line, whichever handler writes it
         app.state.services = Services(config)
+        if config.stream_url:  # the consumer group's lag, asked of the broker at each scrape
+            from niaga.stream.backend import open_backend
+            from niaga.stream.metrics import GroupLagCollector
+
+            app.state.services.metrics.registry.register(GroupLagCollector(
+                open_backend(config.stream_backend, config.stream_url), config.stream_in, config.stream_group))
         try:
             yield
         finally:
             app.state.services.close()
+            unmask_log_records()
 
     app = FastAPI(title="niaga", version=__version__, lifespan=lifespan,
                   description="Intelligence for Indonesian e-commerce: text, reviews, social posts, fraud, "
