@@ -157,3 +157,14 @@ def test_products_are_recognized_and_found_from_an_uploaded_photo(client, photo)
     broken = client.post("/api/v1/vision/recognize", files={"image": ("x.jpg", b"not an image", "image/jpeg")})
     assert broken.status_code == 422 and "not an image" in broken.json()["detail"]
     assert 'niaga_model_score_count{capability="vision"}' in client.get("/metrics").text
+
+
+def test_without_a_product_model_the_api_says_how_to_train_and_add_one(tmp_path, photo):
+    from niaga.config import Settings
+
+    with TestClient(create_app(Settings(store=tmp_path / "empty.duckdb", require_api_key=False))) as client:
+        missing = client.post("/api/v1/vision/recognize", files={"image": ("x.jpg", photo, "image/jpeg")})
+        assert missing.status_code == 404
+        assert "niaga vision train" in missing.json()["detail"] and "models add vision products" in missing.json()["detail"]
+        page = client.get("/products")
+        assert page.status_code == 200 and "niaga vision train" in page.text

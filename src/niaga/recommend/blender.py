@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import clone
 
-from niaga.modeling import SKOPS_FILE, dump_skops, load_skops
+from niaga.modeling import SKOPS_FILE, dump_skops
 from niaga.recommend.base import RecommenderBase, mask_history, top_k
 from niaga.recommend.data import Histories, Interactions
 from niaga.recommend.popularity import PopularityRecommender
@@ -414,12 +414,7 @@ class Blender(RecommenderBase):
 
     @classmethod
     def load_artifacts(cls, directory: Path, metadata: dict) -> "Blender":
-        from niaga.errors import ModelLoadError
-
-        model = load_skops(Path(directory) / SKOPS_FILE)
-        if not isinstance(model, cls):
-            raise ModelLoadError(f"{directory}/{SKOPS_FILE}: holds a {type(model).__name__}, "
-                                 f"model.json says {cls.__name__}")
+        model = super().load_artifacts(directory, metadata)
         for name, source in model.sources_:
             if source.external_state:
                 source.load_external(directory, prefix=f"{name}-")

@@ -234,14 +234,14 @@ def products_page(request: Request, image: UploadFile | None = File(None), k: in
     try:
         if image is not None and image.filename:
             data = image.file.read(vision.MAX_IMAGE_BYTES + 1)
-            _, _, index = service.model("vision", vision.MODEL_NAME, vision.load_served)
+            _, _, index = vision.served(service)
             if index is None:
                 labels = vision.recognize(service, data, image.filename)
             else:
                 found = vision.similar(service, data, max(1, min(k, 50)), image.filename)
                 labels = found.predicted
         else:
-            service.path("vision", vision.MODEL_NAME)  # say at once when no model is registered
+            vision.served(service)  # say at once when no model is registered
     except NiagaError as exc:
         error = str(exc)
     return page(request, "products.html", "Products: recognition and visual search", labels=labels, found=found,
@@ -251,7 +251,7 @@ def products_page(request: Request, image: UploadFile | None = File(None), k: in
 @router.get("/products/catalogue/{row}")
 def catalogue_image(request: Request, row: int):
     """A catalogue image of the served index, by its row: only indexed files are ever sent."""
-    _, _, index = services(request).model("vision", vision.MODEL_NAME, vision.load_served)
+    _, _, index = vision.served(services(request))
     if index is None or not 0 <= row < len(index) or "path" not in index.items.columns:
         return HTMLResponse("no such catalogue image", status_code=404)
     return FileResponse(index.items["path"].iloc[row])

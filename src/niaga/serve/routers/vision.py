@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from pydantic import BaseModel
 
 from niaga.errors import DataError
+from niaga.serve.services import NotServed
 from niaga.vision.dataset import decode_image
 from niaga.vision.deploy import Runner
 from niaga.vision.pipeline import INDEX_DIR, load_search, search
@@ -66,9 +67,20 @@ def _labels(decoded: dict, runtime: str) -> Labels:
                   runtime=runtime)
 
 
+def served(services):
+    """(model, runner, index or None) of the registered product model; 404 saying how to make one (the main job
+    does not: training takes minutes to hours)."""
+    try:
+        return services.model("vision", MODEL_NAME, load_served)
+    except NotServed:
+        raise NotServed(f"no product-image model is served: train one with 'niaga vision train --data DIR --out "
+                        f"runs/vision' (20 minutes by default) and add it with 'niaga serve models add vision "
+                        f"{MODEL_NAME} runs/vision'") from None
+
+
 def recognize(services, data: bytes, name: str = "image") -> Labels:
     """What the endpoint and the dashboard both call."""
-    model, runner, _ = services.model("vision", MODEL_NAME, load_served)
+    model, runner, _ = served(services)
     pixels = _pixels(model, data, name)
     proba, _ = runner.run(pixels[None])
     result = _labels(model.decode(proba).iloc[0].to_dict(), runner.runtime_)
@@ -78,7 +90,7 @@ def recognize(services, data: bytes, name: str = "image") -> Labels:
 
 
 def similar(services, data: bytes, k: int = 10, name: str = "image") -> SimilarResponse:
-    model, runner, index = services.model("vision", MODEL_NAME, load_served)
+    model, runner, index = served(services)
     if index is None:
         raise DataError(f"the served vision model has no catalogue index: build one with 'niaga vision index' into "
                         f"its {INDEX_DIR}/ folder")
