@@ -17,6 +17,9 @@ from niaga.errors import NiagaError
 from niaga.store import Store
 
 KEY_CACHE_SECONDS = 5.0  # a checked key is trusted this long before the store is asked again
+# the registry is read again after this long (a query under the store's lock, a few ms: not on every request);
+# a model registered or re-registered while the server runs serves within it
+REGISTRY_SECONDS = 5.0
 
 
 class NotServed(NiagaError):
@@ -45,6 +48,7 @@ class Services:
         self.metrics = Metrics()
         self._models: dict[tuple[str, str], Any] = {}
         self._keys: dict[str, tuple[str, float]] = {}
+        self._registry: tuple[float, list[dict]] | None = None  # (read again after, rows)
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -61,7 +65,18 @@ class Services:
 
     # -- models of the registry ---------------------------------------------------------------------
     def registered(self) -> list[dict]:
-        return self.read(lambda store: store.models().to_dict("records"))
+        if not self.registry_fresh():
+            rows = self.read(lambda store: store.models().to_dict("records"))
+            self._registry = (time.monotonic() + REGISTRY_SECONDS, rows)
+        return self._registry[1]
+
+    def registry_fresh(self) -> bool:
+        return self._registry is not None and time.monotonic() <= self._registry[0]
+
+    def model_ready(self, capability: str, name: str) -> bool:
+        """Whether ``model(capability, name, ...)`` answers from memory (no store query, no load): an async
+        endpoint calls it directly then, and in a worker thread otherwise."""
+        return self.registry_fresh() and (capability, name) in self._models
 
     def path(self, capability: str, name: str) -> Path:
         rows = [r for r in self.registered() if r["capability"] == capability and r["name"] == name]

@@ -23,6 +23,7 @@ HELP_EXAMPLES = {
     "similar": f"niaga vision similar --model runs/vision-fashion --image {FASHION}/images/1525.jpg -k 10",
 }
 
+MODEL_HELP = "model directory from 'niaga vision train'"
 DATA_HELP = ("dataset folder: labels CSV + images + splits (the fashion layout: styles.csv + splits.csv; the grocery "
              "layout: labels.csv + classes.csv; or labels.csv with image, split and master/sub/article/gender columns)")
 RUNTIME_HELP = ("inference runtime: auto (the fastest usable one measured at training), torch, onnx, onnx-int8 "
@@ -58,7 +59,7 @@ def register(sub, name: str, help_: str) -> None:
 
     evaluate = commands.add_parser("evaluate", help="score a model on one split: per level metrics, confusion "
                                                     "matrices, error severity, search precision")
-    evaluate.add_argument("--model", required=True, help="model directory from 'niaga vision train'")
+    evaluate.add_argument("--model", required=True, help=MODEL_HELP)
     evaluate.add_argument("--data", required=True, help=DATA_HELP)
     evaluate.add_argument("--split", default="val", help="split to score (default val)")
     evaluate.add_argument("--report", required=True, help="directory for metrics.json, report.md and the plots")
@@ -66,7 +67,7 @@ def register(sub, name: str, help_: str) -> None:
     evaluate.set_defaults(handler=evaluate_command)
 
     predict = commands.add_parser("predict", help="label images: master, sub, article, gender and their confidences")
-    predict.add_argument("--model", required=True, help="model directory from 'niaga vision train'")
+    predict.add_argument("--model", required=True, help=MODEL_HELP)
     predict.add_argument("--input", required=True,
                          help="a folder of images (every file in it, recursively), one image, or a table with an "
                               "image column (image, path, file ...; or id, read as images/<id>.jpg)")
@@ -87,13 +88,13 @@ def register(sub, name: str, help_: str) -> None:
 
     export = commands.add_parser("export", help="rebuild a model's ONNX float / int8 files and re-measure which "
                                                 "runtime predict uses")
-    export.add_argument("--model", required=True, help="model directory from 'niaga vision train'")
+    export.add_argument("--model", required=True, help=MODEL_HELP)
     export.add_argument("--data", required=True, help="the dataset it was trained on: int8 ranges are calibrated on "
                                                       "its train split, speed and agreement measured on val")
     export.set_defaults(handler=export_command)
 
     index = commands.add_parser("index", help="build a visual search index of a catalogue with a model's embeddings")
-    index.add_argument("--model", required=True, help="model directory from 'niaga vision train'")
+    index.add_argument("--model", required=True, help=MODEL_HELP)
     index.add_argument("--data", required=True,
                        help="a dataset folder (its catalogue images where it has them, as grocery's iconic images; "
                             "else all its images) or any folder of images")
@@ -103,7 +104,7 @@ def register(sub, name: str, help_: str) -> None:
     index.set_defaults(handler=index_command)
 
     similar = commands.add_parser("similar", help="the catalogue images most similar to a photo")
-    similar.add_argument("--model", required=True, help="model directory from 'niaga vision train'")
+    similar.add_argument("--model", required=True, help=MODEL_HELP)
     similar.add_argument("--image", required=True, help="the query image")
     similar.add_argument("-k", type=int, default=10, help="how many similar images (default 10)")
     similar.add_argument("--index", help="index directory from 'niaga vision index' (default: MODEL/index, the "

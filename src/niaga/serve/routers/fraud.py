@@ -7,7 +7,6 @@ import atexit
 import gc
 import logging
 import threading
-import time
 import weakref
 from typing import Literal
 
@@ -64,27 +63,16 @@ class Resolution(BaseModel):
     model_config = {"json_schema_extra": {"examples": [{"label": "legit", "note": "the card holder confirmed it"}]}}
 
 
-MODEL_SECONDS = 5.0  # the registry is asked again after this long: a re-registered model serves within it
-_scorers: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def stale(services) -> bool:
-    hit = _scorers.get(services)
-    return hit is None or time.monotonic() > hit[0]
+def load_frozen(path):
+    scorer = load_scorer(path)
+    # the feature state is millions of long-lived small objects: out of the collector's full passes, which
+    # would otherwise stall requests for tens of milliseconds each
+    gc.freeze()
+    return scorer
 
 
 def scorer(services):
-    """The served scorer, without asking the registry (a query under the store's lock, a few ms) on every
-    request."""
-    hit = _scorers.get(services)
-    if stale(services):
-        loaded = services.model("fraud", "transactions", load_scorer)
-        if hit is None or hit[1] is not loaded:
-            # the feature state is millions of long-lived small objects: out of the collector's full passes,
-            # which would otherwise stall requests for tens of milliseconds each
-            gc.freeze()
-        hit = _scorers[services] = (time.monotonic() + MODEL_SECONDS, loaded)
-    return hit[1]
+    return services.model("fraud", "transactions", load_frozen)
 
 
 def decision_log(services) -> DecisionLog:
@@ -256,7 +244,7 @@ async def score_endpoint(body: Transaction, request: Request) -> Decision:
     # than handing the request to a worker thread and back; asking the registry (every few seconds) or loading
     # the model may wait for the store, so that runs in a thread
     services = request.app.state.services
-    if stale(services):
+    if not services.model_ready("fraud", "transactions"):
         await asyncio.to_thread(scorer, services)
     return score(services, body.model_dump(exclude_none=True))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import weakref
 from typing import Literal
 
@@ -35,19 +34,8 @@ class ClassifyResponse(BaseModel):
     results: list[Label]
 
 
-MODEL_SECONDS = 5.0  # the registry is asked again after this long: a re-registered model serves within it
-_models: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def model_of(services, task: str):
-    """The served model of ``task``, without asking the registry (a query under the store's lock, a few ms)
-    on every request."""
-    cache = _models.setdefault(services, {})
-    hit = cache.get(task)
-    if hit is None or time.monotonic() > hit[0]:
-        hit = cache[task] = (time.monotonic() + MODEL_SECONDS,
-                             services.model("reviews", task, lambda path: load_model(path, task=TASK)))
-    return hit[1]
+    return services.model("reviews", task, lambda path: load_model(path, task=TASK))
 
 
 class MicroBatcher:
