@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from niaga.privacy import KINDS, find_pii
+from niaga.privacy import KINDS, find_pii, mask_text
 from niaga.privacy import synthetic as syn
 from niaga.privacy.validators import card_scheme, is_card, is_nik, luhn, national_phone, nik_birth
 
@@ -143,3 +143,68 @@ def test_findings_keep_values_out_of_their_repr_and_kinds_filter():
         find_pii("x 1", kinds=["passport"])
     assert set(KINDS) == {"nik", "phone", "email", "card", "bank_account", "address"}
     assert find_pii(None) == [] and find_pii("tanpa angka sama sekali") == []
+
+
+# --- issue 25: a number its writer labels as a NIK, and a sentence end between two numbers ----------------------
+
+@pytest.mark.parametrize("text,value", [
+    ("NIK saya 5187040101900003", "5187040101900003"),  # regency 87: no such code
+    ("no. identitas 3299019901900003 ya", "3299019901900003"),  # day 99
+    ("nomor induk 1234567890123456", "1234567890123456"),  # month 90
+    ("no KTP 2073014506900003", "2073014506900003"),  # no province 20
+    ("nik saya 3273014506900000 kak", "3273014506900000"),  # serial 0000
+    ("KTP: 5187 0401 0190 0003", "5187 0401 0190 0003"),
+    ("No.KTP 51.87.04.010190.0003", "51.87.04.010190.0003"),
+    ("nomor induk kependudukan: 9973014506900003 a.n. Budi", "9973014506900003"),
+    ("no kk 1234567890123456", "1234567890123456"),
+])
+def test_a_number_labelled_as_a_nik_is_one_whatever_its_codes(text, value):
+    assert found(text) == [("nik", value)]
+    assert mask_text(text).count("[NIK]") == 1 and value not in mask_text(text)
+
+
+@pytest.mark.parametrize("text", [
+    "5187040101900003",  # the same digits with no label say nothing: they fail the NIK's codes
+    "ini 1234567890123456 ya",
+    "transaksi 5187040101900003",  # a reference word comes after the label and is nearer
+    "KTP sudah dikirim, resi 0012345678901234",
+    "NIP 5187040101900003",  # a label that is not a NIK's
+    "NIK: 3273 0145 0690",  # 12 digits are no NIK, whatever the label
+    "foto KTP 2 lembar, harga Rp 150.000", "KTP hilang tgl 12-05-2024", "NIK belum terdaftar, resi JP1234567890",
+    "nomor induk 12345", "kartu identitas 3 pcs",
+    "NIK 0000000000000000",  # one digit sixteen times: a placeholder
+])
+def test_labels_alone_make_no_false_positives(text):
+    assert find_pii(text) == [], found(text)
+
+
+@pytest.mark.parametrize("text,kind,value,kept", [
+    ("kartu 4556737586899855. 2 pcs", "card", "4556737586899855", "2 pcs"),
+    ("kartu 4111 1111 1111 1111. 12 buah", "card", "4111 1111 1111 1111", "12 buah"),
+    ("NIK 3273014506900003. 3 hari lagi", "nik", "3273014506900003", "3 hari"),
+    ("NIK 32.73.01.450690.0003. 2 pcs", "nik", "32.73.01.450690.0003", "2 pcs"),
+    ("wa 081234567890. 2 pcs", "phone", "081234567890", "2 pcs"),
+    ("wa 0812-3456-7890. 15 menit", "phone", "0812-3456-7890", "15 menit"),
+    ("NIK 3273014506900003.Terima kasih", "nik", "3273014506900003", "Terima kasih"),  # no space after the stop
+])
+def test_a_sentence_end_splits_two_numbers(text, kind, value, kept):
+    assert found(text) == [(kind, value)]
+    masked = mask_text(text)
+    assert value not in masked and masked.endswith(text[text.index(kept):])
+
+
+@pytest.mark.parametrize("text", [
+    "harga Rp 150.000. 2 pcs", "resi 0012345678901234. 2 paket", "tgl 12-05-2024. 3 hari", "size 42. 2 pasang",
+    "INV-12345678-123456. 2 pcs", "total 1.500.000. 3 buah", "jam 14.30. 2 orang",
+])
+def test_a_sentence_end_makes_no_false_positives(text):
+    assert find_pii(text) == [], found(text)
+
+
+def test_generated_unchecked_niks_fail_the_codes_and_are_found_when_labelled():
+    rng = random.Random(25)
+    for _ in range(200):
+        value = syn.nik_unchecked(rng)
+        assert len(value) == 16 and not is_nik(value)
+        assert "nik" not in [kind for kind, _ in found(f"ini {value} ya")]  # (one in ten or so is a valid card)
+        assert found(f"{rng.choice(('NIK', 'no KTP', 'nomor induk', 'no. identitas'))} {value} ya") == [("nik", value)]

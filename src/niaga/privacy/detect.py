@@ -8,6 +8,10 @@ words just before it ("NIK", "no hp", "rek BCA", "resi"). Whatever fails every c
 ("Rp 150.000", "150rb"), invoice and order numbers ("INV/20240101/MPL/123456"), parcel tracking numbers
 ("JP1234567890", "SPXID0123456789"), dates, sizes and quantities.
 
+A number its writer labels as a NIK ("NIK saya", "no KTP", "no. identitas", "nomor induk") is a NIK when it has
+16 digits, whatever its codes. A full stop and a space end a number: "kartu 4556737586899855. 2 pcs" holds a
+card number and a quantity, not one number of 17 digits.
+
 Precedence for a number that fits more than one kind (a NIK from Bali also has a Mastercard prefix): the
 kind the nearest cue word names, when the number fits it; else a card number typed in groups of four; else
 NIK, phone, card; a bank account needs a bank name or "rek" / "rekening" / "a.n." close by, since 10–16
@@ -47,7 +51,9 @@ BANKS = ("bca", "bni", "bri", "mandiri", "cimb", "cimb niaga", "niaga", "permata
          "bukopin", "sinarmas", "dbs", "uob", "hsbc", "citibank", "bpd", "bank jatim", "bank dki", "bank jateng",
          "bank nagari", "bank sumut", "bank kalbar", "bank bengkulu", "allo bank", "blu", "neo", "line bank")
 _CUES = {
-    "nik": r"nik|n\.i\.k|e-?ktp|ktp|nomor induk kependudukan|no\.? induk",
+    # a number labelled as a NIK is one whatever its codes (see _classify): "no. identitas", "nomor induk", the KK
+    "nik": r"nik|n\.i\.k|e-?ktp|ktp|nomor induk kependudukan|(?:no|nmr|nomor)\.?\s?(?:induk|identitas|kk)|identitas|"
+           r"kartu (?:identitas|keluarga|tanda penduduk)",
     "phone": r"hp|no\.?\s?hp|nohp|handphone|ponsel|telp|telpon|telepon|tlp|tlpn|telf|phone|wa|w\.a|whatsapp|"
              r"whatsap|hub|hubungi|kontak|contact|call|sms|nomer|nmr hp|cp",
     "card": r"kartu kredit|kartu debit|credit card|debit card|cc|card|kartu|visa|master\s?card|amex|jcb|no\.? kartu",
@@ -74,12 +80,13 @@ _SENTENCE_END = re.compile(r"(?<=[^\W\d_]{3})[.!?]+\s")  # "pesanan. " ends a se
 _GROUP = r"\(?\d+\)?"
 _SEP = r"(?:[ \u00a0]?[.\-][ \u00a0]?|[ \u00a0]{1,2}|(?<=\)))"  # "0812-3456", "4111  1111", "+62 (0)812"
 # a run of digit groups that is not glued to a word, a path or another number ("JP1234...", "INV/2024...")
-_RUN = re.compile(rf"(?<![\w/#@+.\-])(?:\(\+|\+)?{_GROUP}(?:{_SEP}{_GROUP})*(?![\w/@])(?!-\w)(?!\.\w)")
+_RUN = re.compile(rf"(?<![\w/#@+.\-])(?:\(\+|\+)?{_GROUP}(?:{_SEP}{_GROUP})*(?![\w/@])(?!-\w)(?!\.(?![A-Z][a-z])\w)")
 _DIGIT_GROUP = re.compile(r"\d+")
 _THOUSANDS = re.compile(r"^[1-9]\d{0,2}(?:[.,]\d{3})+$")
 _MAX_DIGITS = 19
 _MAX_GROUPS = 8  # "+62 (0)812-3456-7890" is 5 groups; a run of many numbers is cut into windows of 8 groups
 _JOINED = re.compile(r"[.\-]")
+_SENTENCE_GAP = re.compile(r"\.[ \u00a0]")  # "4556737586899855. 2": a full stop right after a number, then a space
 _DATE = re.compile(r"(?:(?:0?[1-9]|[12]\d|3[01])[.\-](?:0?[1-9]|1[0-2])[.\-](?:19|20)?\d\d"
                    r"|(?:19|20)\d\d[.\-](?:0?[1-9]|1[0-2])[.\-](?:0?[1-9]|[12]\d|3[01]))(?!\d)")
 
@@ -135,7 +142,9 @@ def _classify(text: str, start: int, end: int, digits: str, grouped_in_fours: bo
     if cue == "reference" and not (plus or (digits.startswith(("08", "62")) and not text[start:end].isdigit())):
         return None  # a reference number; a phone typed with separators ("resi 0812-3456-7890") is still a phone
     fits = set()
-    if is_nik(digits):
+    # a number its writer calls a NIK is one even when its codes do not check out (a typo, a regency code the
+    # list lacks, a made-up date): what matters is that someone meant to share an identity number
+    if is_nik(digits) or (cue == "nik" and len(digits) == 16 and len(set(digits)) > 1):
         fits.add("nik")
     if national_phone(digits, international=plus or digits.startswith("62")) is not None:
         fits.add("phone")
@@ -168,6 +177,14 @@ def _numbers(text: str) -> list[Finding]:
         # a number may end and the next begin only where a space parts them ("2 0812 3456 7890"); groups
         # joined by "-" or "." are one number ("0018-0300-650029" holds no phone number)
         spaced = [i == 0 or not _JOINED.search(text[groups[i - 1][1]:groups[i][0]]) for i in range(len(groups))]
+        # a sentence end parts two numbers ("kartu 4556737586899855. 2 pcs"): no number reaches over it
+        last = [len(groups) - 1] * len(groups)
+        for k in range(len(groups) - 1, 0, -1):
+            if _SENTENCE_GAP.fullmatch(text, groups[k - 1][1], groups[k][0]):
+                spaced[k] = True
+                last[k - 1] = k - 1
+            else:
+                last[k - 1] = last[k]
         total = [0]
         for a, b in groups:
             total.append(total[-1] + b - a)
@@ -176,7 +193,7 @@ def _numbers(text: str) -> list[Finding]:
             if not spaced[i] or (i == 0 and money):
                 i += 1
                 continue
-            for j in range(min(len(groups) - 1, i + _MAX_GROUPS - 1), i - 1, -1):
+            for j in range(min(last[i], i + _MAX_GROUPS - 1), i - 1, -1):
                 if j + 1 < len(groups) and not spaced[j + 1]:
                     continue
                 n_digits = total[j + 1] - total[i]

@@ -54,6 +54,27 @@ def nik(rng: random.Random, female: bool | None = None) -> str:
     return f"{province:02d}{regency:02d}{district:02d}{day:02d}{month:02d}{year:02d}{serial:04d}"
 
 
+def nik_unchecked(rng: random.Random) -> str:
+    """16 digits typed as a NIK whose codes do not validate: an unknown province, a regency or district code no
+    region has, an impossible date of birth or a 0000 serial (a typo, or a number made up for a form). Labelled
+    "NIK" / "KTP" by its writer, it is personal data all the same."""
+    digits = list(nik(rng))
+    flaw = rng.choice(("province", "regency", "district", "date", "serial"))
+    if flaw == "province":
+        digits[:2] = f"{rng.choice([p for p in range(10, 100) if p not in PROVINCE_CODES]):02d}"
+    elif flaw == "regency":
+        digits[2:4] = f"{rng.choice([*range(40, 71), *range(80, 100)]):02d}"
+    elif flaw == "district":
+        digits[4:6] = f"{rng.choice([0, *range(70, 100)]):02d}"
+    elif flaw == "date":
+        digits[6:10] = rng.choice((f"{rng.randint(32, 40):02d}{rng.randint(1, 12):02d}",
+                                   f"{rng.randint(72, 99):02d}{rng.randint(1, 12):02d}",
+                                   f"{rng.randint(1, 28):02d}{rng.choice((0, 13, 19, 31, 45)):02d}"))
+    else:
+        digits[12:] = "0000"
+    return "".join(digits)
+
+
 def phone(rng: random.Random, style: str | None = None) -> str:
     """A mobile number (most of them) or a landline, in one of the ways people type them."""
     styles = ("0-plain", "0-dash", "0-space", "+62-space", "+62-plain", "62-plain", "+62-dash", "landline-paren",
