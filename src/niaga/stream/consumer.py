@@ -86,7 +86,7 @@ class StreamConsumer:
         self.stack = ExitStack()
         self.parts: dict[int, Partition] = {}
         # ownership first: the partitions' state is read only once no other live consumer can be writing it
-        self.consumer = backend.consumer(in_stream, group, name, owned, self.count)
+        self.consumer = backend.consumer(in_stream, group, name, owned, self.count, out=out_stream)
         try:
             for number in owned:
                 self.parts[number] = self._open(model_dir, state_dir, number, snapshot_seconds)

@@ -16,10 +16,21 @@ from typing import Iterable
 from niaga.stream.backend import Backend, Consumer, Message, StreamError, dead_stream
 
 TIMEOUT = 30.0
+#: headers of each decision: the message it answers and the consumer group, read back on a restart
+SOURCE_HEADER, GROUP_HEADER = "niaga-source", "niaga-group"
 
 
 def _kafka_error(url: str, exc) -> StreamError:
     return StreamError(f"Kafka at {url}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+
+
+def _position(stream: str, source: str) -> tuple[int | None, int]:
+    """(partition, offset) of a message label "stream[p]@offset" of ``stream``, or (None, -1)."""
+    head, _, offset = source.rpartition("@")
+    if not head.startswith(f"{stream}[") or not head.endswith("]") or not offset.isdigit():
+        return None, -1
+    partition = head[len(stream) + 1:-1]
+    return (int(partition), int(offset)) if partition.isdigit() else (None, -1)
 
 
 class KafkaBackend(Backend):
@@ -83,8 +94,9 @@ class KafkaBackend(Backend):
                               f"{self.url}" + (f" ({failures[0]})" if failures else ""))
         return sent
 
-    def consumer(self, stream: str, group: str, name: str, partitions: list[int], count: int) -> "KafkaConsumer":
-        return KafkaConsumer(self, stream, group, name, partitions)
+    def consumer(self, stream: str, group: str, name: str, partitions: list[int], count: int,
+                 out: str | None = None) -> "KafkaConsumer":
+        return KafkaConsumer(self, stream, group, name, partitions, out)
 
     def group_lag(self, stream: str, group: str) -> dict[int, int]:
         from confluent_kafka import Consumer as Reader, TopicPartition
@@ -131,10 +143,11 @@ class KafkaBackend(Backend):
 
 
 class KafkaConsumer(Consumer):
-    def __init__(self, backend: KafkaBackend, stream: str, group: str, name: str, partitions: list[int]):
+    def __init__(self, backend: KafkaBackend, stream: str, group: str, name: str, partitions: list[int],
+                 out: str | None = None):
         from confluent_kafka import OFFSET_STORED, Consumer as Reader, KafkaException, Producer, TopicPartition
 
-        self.url, self.stream, self.partitions = backend.url, stream, partitions
+        self.url, self.stream, self.group, self.partitions = backend.url, stream, group, partitions
         self.backend = backend
         self.reader = Reader({"bootstrap.servers": self.url, "group.id": group, "client.id": name,
                               "enable.auto.commit": False, "auto.offset.reset": "earliest",
@@ -142,11 +155,65 @@ class KafkaConsumer(Consumer):
         self.reader.assign([TopicPartition(stream, p, OFFSET_STORED) for p in partitions])
         self.producer = Producer({"bootstrap.servers": self.url,
                                   "transactional.id": f"niaga-{group}-{stream}-{'-'.join(map(str, partitions))}"})
+        # where a transaction a previous owner left open may lie: the output's last stable offsets, before
+        # init_transactions ends that transaction
+        stable = self._stable_offsets(out)
         try:
             self.producer.init_transactions(TIMEOUT)
         except KafkaException as exc:
             raise _kafka_error(self.url, exc) from None
         self.ready: set[str] = set()
+        self.skipped: dict[int, int] = {}  # partition → last offset taken as acknowledged, not yet committed
+        self.on_output = self._already_on_output(out, stable) if stable else set()
+
+    def _stable_offsets(self, out: str | None) -> dict[int, int]:
+        """{partition of ``out``: its end as a read_committed reader sees it (the last stable offset)}."""
+        from confluent_kafka import TopicPartition
+
+        count = self.backend.partition_count(out) if out else None
+        if not count:
+            return {}
+        return {p: self.reader.get_watermark_offsets(TopicPartition(out, p), timeout=TIMEOUT, cached=False)[1]
+                for p in range(count)}
+
+    def _already_on_output(self, out: str, stable: dict[int, int]) -> set[str]:
+        """Labels of this group's messages, not yet acknowledged, whose decisions are on the output all the same.
+
+        Apache Kafka aborts the transaction a crashed owner left open when the next owner calls init_transactions;
+        Tansu commits it instead. Its decisions are then on the output while their messages' offsets were not
+        committed, and they would be decided twice. So the decisions that came after the output's last stable
+        offset are read back (on Apache Kafka none of ours is among them) and their messages are taken as
+        acknowledged: they were decided and logged, and the restored state holds them.
+        """
+        from confluent_kafka import Consumer as Reader, KafkaError, TopicPartition
+
+        committed = {tp.partition: tp.offset for tp in self.reader.committed(
+            [TopicPartition(self.stream, p) for p in self.partitions], timeout=TIMEOUT)}
+        reader = Reader({"bootstrap.servers": self.url, "group.id": f"niaga-recover-{time.time_ns()}",
+                         "enable.auto.commit": False, "isolation.level": "read_committed",
+                         "enable.partition.eof": True})
+        reader.assign([TopicPartition(out, p, offset) for p, offset in stable.items()])
+        found, ended = set(), set()
+        try:
+            while len(ended) < len(stable):
+                message = reader.poll(TIMEOUT)
+                if message is None:
+                    break
+                if message.error():
+                    if message.error().code() == KafkaError._PARTITION_EOF:
+                        ended.add(message.partition())
+                        continue
+                    raise _kafka_error(self.url, message.error())
+                headers = dict(message.headers() or [])
+                if headers.get(GROUP_HEADER, b"").decode() != self.group:
+                    continue
+                source = headers.get(SOURCE_HEADER, b"").decode()
+                partition, offset = _position(self.stream, source)
+                if partition in self.partitions and offset >= committed.get(partition, -1):
+                    found.add(source)
+        finally:
+            reader.close()
+        return found
 
     def pending(self) -> list[Message]:
         return []  # Kafka delivers again from the group's committed offset by itself
@@ -156,42 +223,77 @@ class KafkaConsumer(Consumer):
         for message in self.reader.consume(num_messages=max_messages, timeout=timeout):
             if message.error():
                 raise _kafka_error(self.url, message.error())
+            source = f"{self.stream}[{message.partition()}]@{message.offset()}"
+            if source in self.on_output:  # decided before a restart and on the output: acknowledged with the next
+                self.on_output.discard(source)
+                self.skipped[message.partition()] = max(self.skipped.get(message.partition(), -1), message.offset())
+                continue
             kind, ms = message.timestamp()
-            messages.append(Message(message.partition(), str(message.offset()), message.value(),
-                                    f"{self.stream}[{message.partition()}]@{message.offset()}",
+            messages.append(Message(message.partition(), str(message.offset()), message.value(), source,
                                     ms / 1000.0 if kind and ms > 0 else time.time()))
+        if self.skipped and not messages:
+            self._commit([], [], None)
         return messages
 
     def emit(self, out: str, decisions: list[tuple[Message, dict]], dead: list[tuple[Message, str]]) -> None:
-        from confluent_kafka import TopicPartition
-
         for topic in (out, dead_stream(out)):
             if topic not in self.ready:
                 self.backend.ensure(topic, self.backend.partition_count(topic) or 1)
                 self.ready.add(topic)
-        self.producer.begin_transaction()
-        for _, decision in decisions:
-            self.producer.produce(out, key=decision["transaction_id"].encode("utf-8"),
-                                  value=json.dumps(decision, ensure_ascii=False).encode("utf-8"))
-        for message, reason in dead:
-            payload = message.payload.decode("utf-8", "replace") if isinstance(message.payload, bytes) else message.payload
-            self.producer.produce(dead_stream(out), value=json.dumps({
-                "source": message.source, "partition": message.partition, "message": message.id,
-                "data": payload or "", "reason": reason}, ensure_ascii=False).encode("utf-8"))
-        last: dict[int, int] = {}
+        self._commit(decisions, dead, out)
+
+    def _commit(self, decisions: list[tuple[Message, dict]], dead: list[tuple[Message, str]], out: str | None) -> None:
+        """One transaction: the decisions and dead letters, and the offsets after them (and after the messages
+        taken as acknowledged). On any failure it is aborted and the error raised: the batch comes back."""
+        from confluent_kafka import TopicPartition
+
+        last = dict(self.skipped)
         for message, _ in decisions:
             last[message.partition] = max(last.get(message.partition, -1), int(message.id))
-        self.producer.send_offsets_to_transaction([TopicPartition(self.stream, p, offset + 1)
-                                                   for p, offset in last.items()],
-                                                  self.reader.consumer_group_metadata(), TIMEOUT)
-        self.producer.commit_transaction(TIMEOUT)
+        self.producer.begin_transaction()
+        try:
+            for message, decision in decisions:
+                self.producer.produce(out, key=decision["transaction_id"].encode("utf-8"),
+                                      value=json.dumps(decision, ensure_ascii=False).encode("utf-8"),
+                                      headers=self._headers(message))
+            for message, reason in dead:
+                payload = (message.payload.decode("utf-8", "replace") if isinstance(message.payload, bytes)
+                           else message.payload)
+                self.producer.produce(dead_stream(out), value=json.dumps({
+                    "source": message.source, "partition": message.partition, "message": message.id,
+                    "data": payload or "", "reason": reason}, ensure_ascii=False).encode("utf-8"))
+            self.producer.send_offsets_to_transaction([TopicPartition(self.stream, p, offset + 1)
+                                                       for p, offset in last.items()],
+                                                      self.reader.consumer_group_metadata(), TIMEOUT)
+            self.producer.commit_transaction(TIMEOUT)
+        except BaseException:
+            self._abort()
+            raise
+        self.skipped.clear()
+
+    def _headers(self, message: Message) -> list[tuple[str, bytes]]:
+        return [(SOURCE_HEADER, message.source.encode("utf-8")), (GROUP_HEADER, self.group.encode("utf-8"))]
+
+    def _abort(self) -> None:
+        """Abort the open transaction after a failed batch: what it wrote is never read (read_committed) and the
+        batch's messages come back. When the broker cannot be reached the abort fails too; the next consumer
+        for these partitions aborts it then, as its ``init_transactions`` fences this producer off."""
+        from confluent_kafka import KafkaException
+
+        try:
+            self.producer.abort_transaction(TIMEOUT)
+        except KafkaException:
+            pass
 
     def lag(self) -> dict[int, int]:
         from confluent_kafka import TopicPartition
 
         lags = {}
         for position in self.reader.position([TopicPartition(self.stream, p) for p in self.partitions]):
-            low, high = self.reader.get_watermark_offsets(position, timeout=5, cached=False)
+            # the end each fetch response brings: no request that would queue behind a fetch waiting for data
+            low, high = self.reader.get_watermark_offsets(position, cached=True)
+            if high < 0 or (position.offset < 0 and low < 0):  # nothing fetched yet
+                low, high = self.reader.get_watermark_offsets(position, timeout=5, cached=False)
             lags[position.partition] = max(0, high - (position.offset if position.offset >= 0 else low))
         return lags
 

@@ -68,7 +68,8 @@ class RedisBackend(Backend):
         pipe.execute()
         return sent
 
-    def consumer(self, stream: str, group: str, name: str, partitions: list[int], count: int) -> "RedisConsumer":
+    def consumer(self, stream: str, group: str, name: str, partitions: list[int], count: int,
+                 out: str | None = None) -> "RedisConsumer":
         return RedisConsumer(self.redis, stream, group, name, partitions, count)
 
     def group_lag(self, stream: str, group: str) -> dict[int, int]:
