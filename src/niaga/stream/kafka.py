@@ -4,7 +4,10 @@ A consumer is assigned its partitions explicitly (``--own``), not by the group's
 feature state lives with the consumer that owns it, so it moves only when its owner stops (a clean stop
 snapshots it) and another consumer is started for it on the same state directory. Decisions, dead letters
 and the group's offsets are committed in one Kafka transaction (the transactional id is the group, stream
-and partitions: a second consumer started for the same partitions fences the first off).
+and partitions: a second consumer started for the same partitions fences the first off). A failed batch aborts
+its transaction; a transaction its consumer left open when it died is ended by the next owner's
+``init_transactions``, aborted by Apache Kafka and committed by Tansu: the next owner reads the output back
+and takes the decisions it finds there as acknowledged (``KafkaConsumer._already_on_output``).
 """
 
 from __future__ import annotations
