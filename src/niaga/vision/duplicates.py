@@ -4,8 +4,10 @@ Marketplaces see a listing's photo re-uploaded by other sellers, often a brand's
 cheaper offer, and often edited: cropped, recoloured, watermarked, text stamped on, recompressed. Two signals
 find the copies, as the marketplaces' own systems do:
 
-- a perceptual hash (pHash: the signs of the lowest 8 x 8 frequencies of a 32 x 32 grey thumbnail's DCT, 64
-  bits) finds re-uploads and light edits (resizing, recompression, small colour shifts) without any model;
+- a perceptual hash (pHash: the signs of the lowest 16 x 16 frequencies of a 64 x 64 grey thumbnail's DCT,
+  256 bits) finds re-uploads and light edits (resizing, recompression, small colour shifts) without any model.
+  The common 64-bit pHash is too coarse for catalogue photos on white backgrounds: on fashion val it reaches
+  recall 0.24 at precision 0.95 where 256 bits reach 0.46 (benchmarks/vision_duplicates.py);
 - the product network's embedding (cosine) finds heavier edits (crops, overlays) that move many hash bits.
 
 Each image's nearest neighbours in both spaces are the candidate pairs (never all n^2 pairs); a pair is a copy
@@ -21,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-HASH_SIZE = 8          # 8 x 8 low frequencies -> 64 bits
-THUMB = 32             # the grey thumbnail the DCT runs on
+HASH_SIZE = 16         # 16 x 16 low frequencies -> 256 bits
+THUMB = 64             # the grey thumbnail the DCT runs on (4 x the hash, as imagehash does)
 NEIGHBOURS = 10        # candidate pairs per image in each space
 
 
@@ -51,13 +53,13 @@ def grey_thumbnails(paths: list[str], size: int = THUMB) -> tuple[np.ndarray, li
 
 
 def perceptual_hashes(thumbnails: np.ndarray) -> np.ndarray:
-    """64-bit pHash of each thumbnail as a (n, 8) uint8 array (the bytes of the 64 bits)."""
+    """256-bit pHash of each thumbnail as a (n, 32) uint8 array (the bytes of its bits)."""
     from scipy.fft import dctn
 
     if len(thumbnails) == 0:
-        return np.zeros((0, HASH_SIZE), dtype=np.uint8)
+        return np.zeros((0, HASH_SIZE * HASH_SIZE // 8), dtype=np.uint8)
     low = dctn(thumbnails, type=2, axes=(1, 2), norm="ortho")[:, :HASH_SIZE, :HASH_SIZE].reshape(len(thumbnails), -1)
-    # the median over the 63 AC terms (the DC term is the mean brightness and would dominate)
+    # the median over the AC terms (the DC term is the mean brightness and would dominate)
     bits = low > np.median(low[:, 1:], axis=1, keepdims=True)
     return np.packbits(bits, axis=1)
 
@@ -147,7 +149,7 @@ def candidate_pairs(hash_rows: tuple[np.ndarray, np.ndarray], embed_rows: tuple[
 
 
 def pair_similarity(pairs: pd.DataFrame) -> np.ndarray:
-    """One 0-1 similarity per pair: the stronger of the hash's (1 - distance / 64) and the embedding's cosine."""
+    """One 0-1 similarity per pair: the stronger of the hash's (1 - distance / 256) and the embedding's cosine."""
     similarity = 1.0 - pairs["hash_distance"].to_numpy(dtype=float) / (HASH_SIZE * HASH_SIZE)
     if "cosine" in pairs:
         similarity = np.maximum(similarity, pairs["cosine"].to_numpy(dtype=float))
