@@ -137,8 +137,10 @@ def register(sub, name: str, help_: str) -> None:
     duplicates.add_argument("--max-hash-distance", type=int, default=20,
                             help="a pair whose 256-bit perceptual hashes differ in at most this many bits is a copy "
                                  "(default 20: precision 0.95 on fashion catalogue photos)")
-    duplicates.add_argument("--min-similarity", type=float, default=0.95,
-                            help="a pair whose embeddings' cosine similarity is at least this is a copy (default 0.95)")
+    duplicates.add_argument("--min-similarity", type=float, default=0.999,
+                            help="a pair whose embeddings' cosine similarity is at least this is a copy (default "
+                                 "0.999: a product classifier's embedding makes one type's catalogue photos alike, so "
+                                 "lower values join different products; see docs/vision.md)")
     duplicates.add_argument("--price-ratio", type=float, default=0.5,
                             help="a listing priced below this share of its group's median is a counterfeit suspect "
                                  "when several sellers list the photo (default 0.5)")

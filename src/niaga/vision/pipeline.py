@@ -400,7 +400,7 @@ DUPLICATE_COLUMNS = ["image", "group", "group_size", "similarity", "counterfeit_
 def duplicates(source: str | Path, output: str | Path, model_dir: str | Path | None = None, *,
                pairs_output: str | Path | None = None, image_col: str | None = None,
                image_root: str | Path | None = None, runtime: str = "auto", max_hash_distance: int = 20,
-               min_cosine: float = 0.95, min_title: float = 0.8, price_ratio: float = 0.5,
+               min_cosine: float = 0.999, min_title: float = 0.8, price_ratio: float = 0.5,
                log: Callable[[str], None] = err) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Group copies of one listing among the images of a folder or a table (see ``niaga.vision.duplicates``).
 
