@@ -21,6 +21,8 @@ HELP_EXAMPLES = {
     "export": f"niaga vision export --model runs/vision-fashion --data {FASHION}",
     "index": f"niaga vision index --model runs/vision-fashion --data {FASHION} --out runs/vision-index",
     "similar": f"niaga vision similar --model runs/vision-fashion --image {FASHION}/images/1525.jpg -k 10",
+    "duplicates": f"niaga vision duplicates --model runs/vision-fashion --input {FASHION}/images "
+                  "--output runs/vision-duplicates.csv",
 }
 
 MODEL_HELP = "model directory from 'niaga vision train'"
@@ -112,6 +114,38 @@ def register(sub, name: str, help_: str) -> None:
     similar.add_argument("--output", help="also write the results as a table (.csv, .parquet ...)")
     similar.add_argument("--runtime", default="auto", help=RUNTIME_HELP)
     similar.set_defaults(handler=similar_command)
+
+    duplicates = commands.add_parser(
+        "duplicates", help="group copies of one listing (re-uploads, crops, recolours, watermarks) and flag the "
+                           "counterfeit pattern",
+        description="Find the images that are copies of one listing: a perceptual hash finds re-uploads and light "
+                    "edits, the product model's embedding (with --model) heavier edits such as crops and overlays, "
+                    "and a table's 'title' column backs borderline pairs. With 'seller' and 'price' columns, a "
+                    "listing in a group sold by several sellers at far below the group's median price is flagged "
+                    "as a counterfeit suspect. Writes one row per image and, beside it, the copy pairs with what "
+                    "differs.")
+    duplicates.add_argument("--model", help=MODEL_HELP + " (optional: without it only the perceptual hash is used)")
+    duplicates.add_argument("--input", required=True,
+                            help="a folder of images, or a table with an image column (and optionally title, "
+                                 "seller, price)")
+    duplicates.add_argument("--output", required=True,
+                            help="table to write: the input's columns, then image, group, group_size, similarity, "
+                                 "counterfeit_suspect, reason, error")
+    duplicates.add_argument("--pairs", help="table of copy pairs to write (default: OUTPUT's name + .pairs)")
+    duplicates.add_argument("--image-col", help="the table's column naming the images (default: found by name)")
+    duplicates.add_argument("--image-root", help="folder that relative image paths in the table start from")
+    duplicates.add_argument("--max-hash-distance", type=int, default=20,
+                            help="a pair whose 256-bit perceptual hashes differ in at most this many bits is a copy "
+                                 "(default 20: precision 0.95 on fashion catalogue photos)")
+    duplicates.add_argument("--min-similarity", type=float, default=0.999,
+                            help="a pair whose embeddings' cosine similarity is at least this is a copy (default "
+                                 "0.999: a product classifier's embedding makes one type's catalogue photos alike, so "
+                                 "lower values join different products; see docs/vision.md)")
+    duplicates.add_argument("--price-ratio", type=float, default=0.5,
+                            help="a listing priced below this share of its group's median is a counterfeit suspect "
+                                 "when several sellers list the photo (default 0.5)")
+    duplicates.add_argument("--runtime", default="auto", help=RUNTIME_HELP)
+    duplicates.set_defaults(handler=duplicates_command)
 
 
 def err(message: str) -> None:
@@ -230,4 +264,25 @@ def similar_command(args: argparse.Namespace) -> int:
         print(json.dumps(row, ensure_ascii=False))
     if args.output:
         print(f"wrote {len(found)} rows to {args.output}")
+    return 0
+
+
+def duplicates_command(args: argparse.Namespace) -> int:
+    from niaga.errors import NiagaError
+    from niaga.vision.pipeline import duplicates
+
+    if not 0 <= args.max_hash_distance <= 256:
+        raise NiagaError(f"--max-hash-distance must be between 0 and 256, got {args.max_hash_distance}")
+    if not 0 < args.min_similarity <= 1:
+        raise NiagaError(f"--min-similarity must be in (0, 1], got {args.min_similarity}")
+    if not 0 < args.price_ratio < 1:
+        raise NiagaError(f"--price-ratio must be between 0 and 1, got {args.price_ratio}")
+    _, _, info = duplicates(args.input, args.output, args.model, pairs_output=args.pairs, image_col=args.image_col,
+                            image_root=args.image_root, runtime=args.runtime,
+                            max_hash_distance=args.max_hash_distance, min_cosine=args.min_similarity,
+                            price_ratio=args.price_ratio, log=err)
+    print(f"{info['images']:,} images: {info['groups_with_copies']:,} groups of copies ({info['copy_pairs']:,} pairs, "
+          f"{info['signals']}), {info['counterfeit_suspects']:,} counterfeit suspects"
+          + (f", {info['unreadable']} unreadable" if info["unreadable"] else "")
+          + f"; wrote {args.output} and {info['pairs_output']}")
     return 0
