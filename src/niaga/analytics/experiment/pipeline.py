@@ -1,0 +1,265 @@
+"""The experiment use cases the CLI and the API call: plan a size, assign a user, analyze a table of users (or
+the logged events) into one row per experiment, metric and arm against the control."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from niaga.analytics.experiment.analysis import (SRM_ALPHA, benjamini_hochberg, cuped, ratio_lift,
+                                                 sequential_p_value, srm_p_value)
+from niaga.analytics.experiment.assignment import Split, assign
+from niaga.analytics.experiment.design import Plan, users_per_arm
+from niaga.errors import DataError
+
+ID_COLUMNS = ("experiment", "user", "variant")
+#: names a column of the input may have for each id column (the warehouse's events table says ``user_id``)
+ALIASES = {"experiment": ("experiment", "experiment_id", "test"), "user": ("user", "user_id", "customer_id"),
+           "variant": ("variant", "arm", "group", "bucket")}
+OUTPUT_COLUMNS = ["experiment", "metric", "variant", "users", "rate", "lift", "ci_low", "ci_high", "p_value",
+                  "srm_p_value", "control_users", "control_rate", "p_value_adjusted", "sequential_p_value",
+                  "significant", "srm", "cuped_covariate", "variance_reduction"]
+
+
+def plan(baseline: float, mde: float, alpha: float = 0.05, power: float = 0.8, std: float | None = None) -> Plan:
+    return users_per_arm(baseline, mde, alpha, power, std)
+
+
+def assign_user(experiment: str, user: str, arms: str | None = None, split: str | None = None,
+                salt: str = "") -> dict:
+    parsed = Split.parse(arms, split)
+    return {"experiment": experiment, "user": user, "variant": assign(experiment, user, parsed, salt),
+            "arms": list(parsed.arms), "split": [round(float(s), 6) for s in parsed.shares]}
+
+
+def _rename_ids(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    renames = {}
+    for name, aliases in ALIASES.items():
+        found = next((a for a in aliases if a in frame.columns), None)
+        if found is None:
+            raise DataError(f"{source}: no {name!r} column (also read as {', '.join(aliases[1:])}); columns present: "
+                            f"{', '.join(map(str, frame.columns[:20]))}")
+        if found != name:
+            renames[found] = name
+    return frame.rename(columns=renames)
+
+
+def users_from_events(events: pd.DataFrame, source: str = "events") -> pd.DataFrame:
+    """One row per experiment and user from a log of shown / click / order events: the user's arm, and the
+    metrics ``clicked`` (any click), ``converted`` (any order) and ``revenue`` (the orders' value). Events without
+    an experiment are not part of any test and are left out."""
+    events = _rename_ids(events, source)
+    events = events[events["experiment"].notna() & events["variant"].notna() & events["user"].notna()]
+    kind = events["event"].astype(str).str.lower()
+    value = pd.to_numeric(events.get("value"), errors="coerce") if "value" in events else 0.0
+    frame = pd.DataFrame({"experiment": events["experiment"].astype(str), "user": events["user"].astype(str),
+                          "variant": events["variant"].astype(str), "clicked": (kind == "click").astype(np.int8),
+                          "converted": (kind == "order").astype(np.int8),
+                          "revenue": np.where(kind == "order", np.nan_to_num(np.asarray(value, dtype=float)), 0.0)})
+    return frame.groupby(["experiment", "user", "variant"], sort=False, observed=True).agg(
+        clicked=("clicked", "max"), converted=("converted", "max"), revenue=("revenue", "sum")).reset_index()
+
+
+def _metrics(frame: pd.DataFrame, metrics: list[str] | None, covariates: dict[str, str], segment: str | None,
+             source: str) -> list[str]:
+    if metrics:
+        missing = [m for m in metrics if m not in frame.columns]
+        if missing:
+            raise DataError(f"{source}: no metric column(s) {', '.join(map(repr, missing))}")
+        return metrics
+    skip = {*ID_COLUMNS, *covariates.values(), segment, "timestamp", "time", "date"}
+    found = [c for c in frame.columns if c not in skip and not str(c).startswith("pre_")
+             and not str(c).endswith("_pre") and _mostly_numeric(frame[c])]
+    if not found:
+        raise DataError(f"{source}: no numeric metric column (such as converted or revenue) besides "
+                        f"{', '.join(ID_COLUMNS)}; columns present: {', '.join(map(str, frame.columns[:20]))}")
+    return found
+
+
+def _mostly_numeric(values: pd.Series) -> bool:
+    """A numeric column, or a text column most of whose values are numbers (its other values are errors)."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return True
+    present = values.dropna()
+    return len(present) > 0 and pd.to_numeric(present, errors="coerce").notna().mean() > 0.5
+
+
+def _covariates(frame: pd.DataFrame, metrics: list[str], covariate: str | None) -> dict[str, str]:
+    """metric -> its pre-period column: the one given for all, else ``pre_<metric>`` or ``<metric>_pre``."""
+    if covariate:
+        if covariate not in frame.columns:
+            raise DataError(f"--covariate: no column {covariate!r}")
+        return {m: covariate for m in metrics if m != covariate}
+    found = {}
+    for metric in metrics:
+        for name in (f"pre_{metric}", f"{metric}_pre"):
+            if name in frame.columns:
+                found[metric] = name
+    return found
+
+
+def _numeric(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
+    values = frame[column]
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype(float)
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna() & values.notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"{source}: row {row + 2}, column {column!r}: {values.iloc[row]!r} is not a number")
+    return numbers.astype(float)
+
+
+def _shares(split: dict[str, float] | None, arms: list[str]) -> np.ndarray | None:
+    if not split:
+        return None
+    missing = [a for a in arms if a not in split]
+    if missing:
+        raise DataError(f"--split: no share for arm(s) {', '.join(missing)} (give NAME=SHARE for each arm)")
+    return np.array([split[a] for a in arms], dtype=float)
+
+
+def analyze(frame: pd.DataFrame, control: str = "control", metrics: list[str] | None = None,
+            covariate: str | None = None, segment: str | None = None, split: dict[str, float] | None = None,
+            alpha: float = 0.05, planned_users: int | None = None, source: str = "data",
+            log: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """One row per experiment, (segment,) metric and arm against the control: see ``OUTPUT_COLUMNS``."""
+    say = log or (lambda message: None)
+    if "event" in frame.columns:
+        frame = users_from_events(frame, source)
+        say(f"{source}: an event log; {len(frame):,} users in experiments (clicked, converted, revenue per user)")
+    frame = _rename_ids(frame, source)
+    if segment and segment not in frame.columns:
+        raise DataError(f"--segment: no column {segment!r}")
+    if not 0 < alpha < 1:
+        raise DataError(f"--alpha: between 0 and 1, got {alpha}")
+    metrics = _metrics(frame, metrics, {}, segment, source)
+    covariates = _covariates(frame, metrics, covariate)
+    metrics = [m for m in metrics if m not in covariates.values()]
+    values = {c: _numeric(frame, c, source) for c in {*metrics, *covariates.values()}}
+    ids = frame[list(ID_COLUMNS)].astype(str)
+    table = pd.concat([ids, pd.DataFrame(values)], axis=1)
+    if segment:
+        table["segment"] = frame[segment].astype(str)
+    table = _one_row_per_user(table, say)
+    rows = []
+    for experiment, users in table.groupby("experiment", sort=True):
+        groups = [("all", users)] + (list(users.groupby("segment", sort=True)) if segment else [])
+        found = []
+        for segment_value, part in groups:
+            found += _compare(part, experiment, segment_value, metrics, covariates, control, split, alpha,
+                              planned_users, source)
+        result = pd.DataFrame(found)
+        result["p_value_adjusted"] = benjamini_hochberg(result["p_value"])
+        result["significant"] = result["p_value_adjusted"] < alpha
+        rows.append(result)
+    result = pd.concat(rows, ignore_index=True)
+    columns = OUTPUT_COLUMNS[:1] + (["segment"] if segment else []) + OUTPUT_COLUMNS[1:]
+    return result[columns]
+
+
+def _one_row_per_user(table: pd.DataFrame, say) -> pd.DataFrame:
+    """A user in two arms of one experiment is left out (their outcome belongs to neither); a user's repeated
+    rows in one arm are summed."""
+    arms = table.groupby(["experiment", "user"], sort=False)["variant"].nunique()
+    mixed = arms[arms > 1]
+    if len(mixed):
+        say(f"{len(mixed):,} users appear in more than one arm of an experiment: left out")
+        keys = pd.MultiIndex.from_frame(table[["experiment", "user"]])
+        table = table[~keys.isin(mixed.index)]
+    if table.duplicated(["experiment", "user"]).any():
+        keys = ["experiment", "user", "variant"] + (["segment"] if "segment" in table else [])
+        table = table.groupby(keys, sort=False, as_index=False).sum(min_count=1)
+        say("users with several rows in one arm: their metrics are summed")
+    return table
+
+
+def _compare(users: pd.DataFrame, experiment: str, segment: str, metrics: list[str], covariates: dict[str, str],
+             control: str, split: dict[str, float] | None, alpha: float, planned_users: int | None,
+             source: str) -> list[dict]:
+    counts = users["variant"].value_counts()
+    if control not in counts.index:
+        if segment != "all":
+            return []  # a segment without control users has nothing to compare
+        raise DataError(f"{source}: experiment {experiment!r} has no arm named {control!r} (arms: "
+                        f"{', '.join(sorted(counts.index))}); name the baseline with --control")
+    arms = [control] + sorted(a for a in counts.index if a != control)
+    srm = srm_p_value(counts[arms].to_numpy(), _shares(split, arms))
+    rows = []
+    for metric in metrics:
+        covariate = covariates.get(metric)
+        columns = [metric] + ([covariate] if covariate else [])
+        present = users.dropna(subset=columns)
+        y = present[metric].to_numpy(float)
+        grouped = pd.DataFrame({"variant": present["variant"].to_numpy(), "y": y, "y2": y * y})
+        if covariate:
+            x = present[covariate].to_numpy(float)
+            grouped["x"], grouped["x2"], grouped["xy"] = x, x * x, x * y
+        sums = grouped.groupby("variant").agg(["sum", "count"]).reindex(arms)
+        n = sums[("y", "count")].fillna(0).to_numpy(float)
+        sum_y, sum_y2 = sums[("y", "sum")].fillna(0).to_numpy(float), sums[("y2", "sum")].fillna(0).to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = sum_y / n
+            var = (sum_y2 / n - mean ** 2) * n / np.maximum(n - 1, 1)
+        adjusted_mean, adjusted_var, reduction = mean, var, np.nan
+        if covariate and n.min() > 1:
+            fitted = cuped(n, sum_y, sum_y2, *(sums[(c, "sum")].fillna(0).to_numpy(float) for c in ("x", "x2", "xy")))
+            adjusted_mean, adjusted_var, reduction = fitted["mean"], fitted["var"], float(fitted["variance_reduction"])
+        for i, arm in enumerate(arms[1:], start=1):
+            test = ratio_lift(n[0], adjusted_mean[0], adjusted_var[0], n[i], adjusted_mean[i], adjusted_var[i], alpha)
+            sequential = sequential_p_value(test["lift"], test["se"], n[0], n[i], planned_users or max(n[0], n[i]), alpha)
+            rows.append({"experiment": experiment, "segment": segment, "metric": metric, "variant": arm,
+                         "users": int(n[i]), "rate": mean[i], "lift": float(test["lift"]),
+                         "ci_low": float(test["ci_low"]), "ci_high": float(test["ci_high"]),
+                         "p_value": float(test["p_value"]), "srm_p_value": srm, "control_users": int(n[0]),
+                         "control_rate": mean[0], "sequential_p_value": float(sequential),
+                         "srm": bool(srm < SRM_ALPHA), "cuped_covariate": covariate or "",
+                         "variance_reduction": reduction})
+    return rows
+
+
+def write_report(result: pd.DataFrame, directory: str | Path, source: str, alpha: float) -> Path:
+    """report.md (the verdicts in words), lifts.png (each lift with its interval) and summary.json."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    overall = result[result["segment"] == "all"] if "segment" in result else result
+    labels = [f"{r.experiment} · {r.metric} · {r.variant}" for r in overall.itertuples()]
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.45 * max(len(labels), 1)))
+    y = np.arange(len(labels))
+    ax.errorbar(overall["lift"] * 100, y, xerr=[(overall["lift"] - overall["ci_low"]) * 100,
+                                                 (overall["ci_high"] - overall["lift"]) * 100],
+                fmt="o", color="#0f4c5c", capsize=3)
+    ax.axvline(0, color="#9b2226", linewidth=1)
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"relative lift over control (%), {1 - alpha:.0%} interval")
+    ax.set_title("Lift per experiment, metric and arm")
+    fig.tight_layout()
+    fig.savefig(directory / "lifts.png", dpi=120)
+    plt.close(fig)
+    lines = [f"# Experiment analysis of {source}", "",
+             f"Two-sided tests at alpha = {alpha}; p_value_adjusted is Benjamini-Hochberg within each experiment; "
+             f"a sample-ratio mismatch (srm_p_value < {SRM_ALPHA}) means the split is broken and no lift should be "
+             "trusted.", "", "![lifts](lifts.png)", "",
+             "| experiment | metric | variant | users | rate | control rate | lift | interval | p | adjusted p | "
+             "sequential p | SRM p | verdict |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in overall.itertuples():
+        verdict = ("SAMPLE RATIO MISMATCH: do not trust" if r.srm else
+                   ("significant " + ("gain" if r.lift > 0 else "loss")) if r.significant else "no significant change")
+        lines.append(f"| {r.experiment} | {r.metric} | {r.variant} | {r.users:,} | {r.rate:.4g} | {r.control_rate:.4g} "
+                     f"| {r.lift:+.2%} | [{r.ci_low:+.2%}, {r.ci_high:+.2%}] | {r.p_value:.3g} | "
+                     f"{r.p_value_adjusted:.3g} | {r.sequential_p_value:.3g} | {r.srm_p_value:.3g} | {verdict} |")
+    (directory / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = {"source": source, "alpha": alpha, "rows": len(result),
+               "significant": int(result["significant"].sum()), "srm_flags": int(result["srm"].sum())}
+    (directory / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    return directory
