@@ -49,18 +49,32 @@ def _rename_ids(frame: pd.DataFrame, source: str) -> pd.DataFrame:
 
 
 def users_from_events(events: pd.DataFrame, source: str = "events") -> pd.DataFrame:
-    """One row per experiment and user from a log of shown / click / order events: the user's arm, and the
-    metrics ``clicked`` (any click), ``converted`` (any order) and ``revenue`` (the orders' value). Events without
-    an experiment are not part of any test and are left out."""
+    """One row per experiment and user from a log of shown / click / order events: the arm the user was shown
+    (events that name an experiment and arm), and what the user did from the first exposure on, whether or not
+    the click or order names the experiment: ``clicked`` (any click), ``converted`` (any order) and ``revenue``
+    (the orders' value)."""
     events = _rename_ids(events, source)
-    events = events[events["experiment"].notna() & events["variant"].notna() & events["user"].notna()]
+    events = events[events["user"].notna()]
     kind = events["event"].astype(str).str.lower()
-    value = pd.to_numeric(events.get("value"), errors="coerce") if "value" in events else 0.0
-    frame = pd.DataFrame({"experiment": events["experiment"].astype(str), "user": events["user"].astype(str),
-                          "variant": events["variant"].astype(str), "clicked": (kind == "click").astype(np.int8),
-                          "converted": (kind == "order").astype(np.int8),
-                          "revenue": np.where(kind == "order", np.nan_to_num(np.asarray(value, dtype=float)), 0.0)})
-    return frame.groupby(["experiment", "user", "variant"], sort=False, observed=True).agg(
+    times = pd.to_datetime(events["timestamp"], errors="coerce") if "timestamp" in events else pd.Series(
+        pd.NaT, index=events.index)
+    exposed = events["experiment"].notna() & events["variant"].notna()
+    exposures = pd.DataFrame({"experiment": events.loc[exposed, "experiment"].astype(str),
+                              "user": events.loc[exposed, "user"].astype(str),
+                              "variant": events.loc[exposed, "variant"].astype(str), "first_seen": times[exposed]})
+    exposures = exposures.groupby(["experiment", "user", "variant"], sort=False).agg(
+        first_seen=("first_seen", "min")).reset_index()
+    acted = kind.isin(["click", "order"])
+    value = pd.to_numeric(events["value"], errors="coerce") if "value" in events else pd.Series(0.0, index=events.index)
+    outcomes = pd.DataFrame({"user": events.loc[acted, "user"].astype(str), "time": times[acted],
+                             "clicked": (kind[acted] == "click").astype(np.int8),
+                             "converted": (kind[acted] == "order").astype(np.int8),
+                             "revenue": np.where(kind[acted] == "order", value[acted].fillna(0.0), 0.0)})
+    joined = exposures.merge(outcomes, on="user", how="left")
+    before = joined["time"].notna() & joined["first_seen"].notna() & (joined["time"] < joined["first_seen"])
+    joined.loc[before, ["clicked", "converted", "revenue"]] = 0  # what the user did before seeing the test
+    joined[["clicked", "converted", "revenue"]] = joined[["clicked", "converted", "revenue"]].fillna(0)
+    return joined.groupby(["experiment", "user", "variant"], sort=False).agg(
         clicked=("clicked", "max"), converted=("converted", "max"), revenue=("revenue", "sum")).reset_index()
 
 
