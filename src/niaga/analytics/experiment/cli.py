@@ -103,11 +103,11 @@ def _split(text: str | None) -> dict[str, float] | None:
 
 
 def analyze_command(args: argparse.Namespace) -> int:
-    from niaga.analytics.experiment.pipeline import analyze, write_report
-    from niaga.data.io import check_output_path, read_table, write_table
+    from niaga.analytics.experiment.pipeline import analyze, read_data, write_report
+    from niaga.data.io import check_output_path, write_table
 
     check_output_path(args.output)
-    frame = read_table(args.data)
+    frame = read_data(args.data)
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
     result = analyze(frame, control=args.control, metrics=metrics, covariate=args.covariate, segment=args.segment,
                      split=_split(args.split), alpha=args.alpha, planned_users=args.planned_users, source=args.data,

@@ -48,6 +48,21 @@ def _rename_ids(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     return frame.rename(columns=renames)
 
 
+def read_data(data: str) -> pd.DataFrame:
+    """The table ``analyze`` reads: a file, or the warehouse's logged events (``store:events``, only the columns
+    an analysis needs)."""
+    from niaga.data.io import read_table
+
+    if data.strip() != "store:events":
+        return read_table(data)
+    from niaga.config import settings
+    from niaga.store import Store
+    from niaga.store.tracking import experiment_events
+
+    with Store(settings().store, read_only=True) as store:
+        return experiment_events(store)
+
+
 def users_from_events(events: pd.DataFrame, source: str = "events") -> pd.DataFrame:
     """One row per experiment and user from a log of shown / click / order events: the arm the user was shown
     (events that name an experiment and arm), and what the user did from the first exposure on, whether or not
@@ -155,23 +170,35 @@ def analyze(frame: pd.DataFrame, control: str = "control", metrics: list[str] | 
     covariates = _covariates(frame, metrics, covariate)
     metrics = [m for m in metrics if m not in covariates.values()]
     values = {c: _numeric(frame, c, source) for c in {*metrics, *covariates.values()}}
-    ids = frame[list(ID_COLUMNS)].astype(str)
+    # categories: grouping a million ids as categories takes a fraction of the time strings take
+    ids = pd.DataFrame({c: frame[c].astype(str).astype("category") for c in ID_COLUMNS})
     table = pd.concat([ids, pd.DataFrame(values)], axis=1)
     if segment:
-        table["segment"] = frame[segment].astype(str)
+        table["segment"] = frame[segment].astype(str).astype("category")
     table = _one_row_per_user(table, say)
-    rows = []
-    for experiment, users in table.groupby("experiment", sort=True):
-        groups = [("all", users)] + (list(users.groupby("segment", sort=True)) if segment else [])
-        found = []
-        for segment_value, part in groups:
-            found += _compare(part, experiment, segment_value, metrics, covariates, control, split, alpha,
-                              planned_users, source)
-        result = pd.DataFrame(found)
-        result["p_value_adjusted"] = benjamini_hochberg(result["p_value"])
-        result["significant"] = result["p_value_adjusted"] < alpha
-        rows.append(result)
-    result = pd.concat(rows, ignore_index=True)
+    if not segment:
+        table["segment"] = pd.Categorical(np.full(len(table), "all"))
+    else:  # every user counts in "all" and in their own segment
+        table = pd.concat([table.assign(segment="all"), table], ignore_index=True)
+        table["segment"] = table["segment"].astype(str).astype("category")
+    keys = ["experiment", "segment", "variant"]
+    counts: dict[tuple, dict[str, int]] = {}
+    for (experiment, segment_value, arm), n in table.groupby(keys, sort=True, observed=True).size().items():
+        counts.setdefault((experiment, segment_value), {})[arm] = int(n)
+    sums = {metric: _sums(table, keys, metric, covariates.get(metric)) for metric in metrics}
+    rows, starts = [], []
+    for (experiment, segment_value), arms in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1] != "all",
+                                                                                    kv[0][1])):
+        if segment_value == "all":
+            starts.append(len(rows))
+        rows += _compare(arms, {m: sums[m].get((experiment, segment_value), {}) for m in metrics}, experiment,
+                         segment_value, metrics, covariates, control, split, alpha, planned_users, source)
+    result = _tests(pd.DataFrame(rows), alpha, planned_users)
+    adjusted = np.empty(len(result))
+    for begin, end in zip(starts, starts[1:] + [len(result)]):  # Benjamini-Hochberg within each experiment
+        adjusted[begin:end] = benjamini_hochberg(result["p_value"].to_numpy()[begin:end])
+    result["p_value_adjusted"] = adjusted
+    result["significant"] = result["p_value_adjusted"] < alpha
     columns = OUTPUT_COLUMNS[:1] + (["segment"] if segment else []) + OUTPUT_COLUMNS[1:]
     return result[columns]
 
@@ -179,7 +206,9 @@ def analyze(frame: pd.DataFrame, control: str = "control", metrics: list[str] | 
 def _one_row_per_user(table: pd.DataFrame, say) -> pd.DataFrame:
     """A user in two arms of one experiment is left out (their outcome belongs to neither); a user's repeated
     rows in one arm are summed."""
-    arms = table.groupby(["experiment", "user"], sort=False)["variant"].nunique()
+    if not table.duplicated(["experiment", "user"]).any():
+        return table
+    arms = table.groupby(["experiment", "user"], sort=False, observed=True)["variant"].nunique()
     mixed = arms[arms > 1]
     if len(mixed):
         say(f"{len(mixed):,} users appear in more than one arm of an experiment: left out")
@@ -187,53 +216,72 @@ def _one_row_per_user(table: pd.DataFrame, say) -> pd.DataFrame:
         table = table[~keys.isin(mixed.index)]
     if table.duplicated(["experiment", "user"]).any():
         keys = ["experiment", "user", "variant"] + (["segment"] if "segment" in table else [])
-        table = table.groupby(keys, sort=False, as_index=False).sum(min_count=1)
+        table = table.groupby(keys, sort=False, as_index=False, observed=True).sum(min_count=1)
         say("users with several rows in one arm: their metrics are summed")
     return table
 
 
-def _compare(users: pd.DataFrame, experiment: str, segment: str, metrics: list[str], covariates: dict[str, str],
-             control: str, split: dict[str, float] | None, alpha: float, planned_users: int | None,
-             source: str) -> list[dict]:
-    counts = users["variant"].value_counts()
-    if control not in counts.index:
+SUM_COLUMNS = ("n", "y", "y2", "x", "x2", "xy")
+
+
+def _sums(table: pd.DataFrame, keys: list[str], metric: str, covariate: str | None) -> dict[tuple, dict[str, np.ndarray]]:
+    """Per (experiment, segment), per arm: the count, sum and sum of squares of the metric (and of the covariate,
+    and their cross products; zeros without one) over users who have them: all the tests need, in one group-by."""
+    present = table[metric].notna() & (table[covariate].notna() if covariate else True)
+    y = table.loc[present, metric].to_numpy(float)
+    x = table.loc[present, covariate].to_numpy(float) if covariate else np.zeros(len(y))
+    parts = {key: table.loc[present, key].reset_index(drop=True) for key in keys}
+    parts.update(n=np.ones(len(y)), y=y, y2=y * y, x=x, x2=x * x, xy=x * y)
+    grouped = pd.DataFrame(parts).groupby(keys, sort=True, observed=True)[list(SUM_COLUMNS)].sum()
+    found: dict[tuple, dict[str, np.ndarray]] = {}
+    for (experiment, segment, arm), values in zip(grouped.index, grouped.to_numpy()):
+        found.setdefault((experiment, segment), {})[arm] = values
+    return found
+
+
+def _compare(counts: dict[str, int], sums: dict[str, dict[str, np.ndarray]], experiment: str, segment: str,
+             metrics: list[str], covariates: dict[str, str], control: str, split: dict[str, float] | None,
+             alpha: float, planned_users: int | None, source: str) -> list[dict]:
+    """The rows of one experiment (and segment): each arm against the control, for every metric."""
+    if control not in counts:
         if segment != "all":
             return []  # a segment without control users has nothing to compare
         raise DataError(f"{source}: experiment {experiment!r} has no arm named {control!r} (arms: "
-                        f"{', '.join(sorted(counts.index))}); name the baseline with --control")
-    arms = [control] + sorted(a for a in counts.index if a != control)
-    srm = srm_p_value(counts[arms].to_numpy(), _shares(split, arms))
+                        f"{', '.join(sorted(counts))}); name the baseline with --control")
+    arms = [control] + sorted(a for a in counts if a != control)
+    srm = srm_p_value([counts[a] for a in arms], _shares(split, arms))
     rows = []
     for metric in metrics:
         covariate = covariates.get(metric)
-        columns = [metric] + ([covariate] if covariate else [])
-        present = users.dropna(subset=columns)
-        y = present[metric].to_numpy(float)
-        grouped = pd.DataFrame({"variant": present["variant"].to_numpy(), "y": y, "y2": y * y})
-        if covariate:
-            x = present[covariate].to_numpy(float)
-            grouped["x"], grouped["x2"], grouped["xy"] = x, x * x, x * y
-        sums = grouped.groupby("variant").agg(["sum", "count"]).reindex(arms)
-        n = sums[("y", "count")].fillna(0).to_numpy(float)
-        sum_y, sum_y2 = sums[("y", "sum")].fillna(0).to_numpy(float), sums[("y2", "sum")].fillna(0).to_numpy(float)
+        empty = np.zeros(len(SUM_COLUMNS))
+        table = np.array([sums[metric].get(arm, empty) for arm in arms])  # arms x SUM_COLUMNS
+        n, sum_y, sum_y2, sum_x, sum_x2, sum_xy = table.T
         with np.errstate(divide="ignore", invalid="ignore"):
             mean = sum_y / n
             var = (sum_y2 / n - mean ** 2) * n / np.maximum(n - 1, 1)
         adjusted_mean, adjusted_var, reduction = mean, var, np.nan
         if covariate and n.min() > 1:
-            fitted = cuped(n, sum_y, sum_y2, *(sums[(c, "sum")].fillna(0).to_numpy(float) for c in ("x", "x2", "xy")))
+            fitted = cuped(n, sum_y, sum_y2, sum_x, sum_x2, sum_xy)
             adjusted_mean, adjusted_var, reduction = fitted["mean"], fitted["var"], float(fitted["variance_reduction"])
-        for i, arm in enumerate(arms[1:], start=1):
-            test = ratio_lift(n[0], adjusted_mean[0], adjusted_var[0], n[i], adjusted_mean[i], adjusted_var[i], alpha)
-            sequential = sequential_p_value(test["lift"], test["se"], n[0], n[i], planned_users or max(n[0], n[i]), alpha)
+        for i, arm in enumerate(arms[1:], start=1):  # the tests run afterwards, for all rows at once
             rows.append({"experiment": experiment, "segment": segment, "metric": metric, "variant": arm,
-                         "users": int(n[i]), "rate": mean[i], "lift": float(test["lift"]),
-                         "ci_low": float(test["ci_low"]), "ci_high": float(test["ci_high"]),
-                         "p_value": float(test["p_value"]), "srm_p_value": srm, "control_users": int(n[0]),
-                         "control_rate": mean[0], "sequential_p_value": float(sequential),
-                         "srm": bool(srm < SRM_ALPHA), "cuped_covariate": covariate or "",
-                         "variance_reduction": reduction})
+                         "users": int(n[i]), "rate": mean[i], "srm_p_value": srm, "control_users": int(n[0]),
+                         "control_rate": mean[0], "srm": bool(srm < SRM_ALPHA), "cuped_covariate": covariate or "",
+                         "variance_reduction": reduction, "_mean_c": adjusted_mean[0], "_var_c": adjusted_var[0],
+                         "_mean_t": adjusted_mean[i], "_var_t": adjusted_var[i]})
     return rows
+
+
+def _tests(result: pd.DataFrame, alpha: float, planned_users: int | None) -> pd.DataFrame:
+    """Lift, interval, p-value and sequential p-value of every row, vectorized."""
+    n_c, n_t = result["control_users"].to_numpy(float), result["users"].to_numpy(float)
+    test = ratio_lift(n_c, result.pop("_mean_c"), result.pop("_var_c"), n_t, result.pop("_mean_t"),
+                      result.pop("_var_t"), alpha)
+    for key in ("lift", "ci_low", "ci_high", "p_value"):
+        result[key] = test[key]
+    planned = planned_users if planned_users else np.maximum(n_c, n_t)
+    result["sequential_p_value"] = sequential_p_value(test["lift"], test["se"], n_c, n_t, planned, alpha)
+    return result
 
 
 def write_report(result: pd.DataFrame, directory: str | Path, source: str, alpha: float) -> Path:
