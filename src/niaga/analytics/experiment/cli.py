@@ -9,6 +9,7 @@ HELP_EXAMPLES = {
     "plan": "niaga experiment plan --baseline 0.05 --mde 0.1",
     "assign": "niaga experiment assign --experiment reco-v2 --user 12347",
     "analyze": "niaga experiment analyze --data users.csv --output results.csv --report runs/experiment",
+    "simulate": "niaga experiment simulate --output users.csv --users 20000 --lift 0.1",
 }
 
 
@@ -59,6 +60,16 @@ def register(sub, name: str, help_: str) -> None:
                          help="planned users per arm: tunes the sequential p-value for looks before it "
                               "(default: the users so far)")
     analyze.set_defaults(handler=analyze_command)
+
+    simulate = commands.add_parser("simulate", help="write a synthetic experiment's per-user table (to try analyze)")
+    simulate.add_argument("--output", required=True, help="users table to write (.csv, .parquet, ...)")
+    simulate.add_argument("--users", type=int, default=20_000, help="users in all (default 20,000)")
+    simulate.add_argument("--baseline", type=float, default=0.05, help="control conversion rate (default 0.05)")
+    simulate.add_argument("--lift", type=float, default=0.1, help="true relative lift of the treatment (default 0.1)")
+    simulate.add_argument("--treated-share", type=float, default=0.5,
+                          help="share of users in the treatment (default 0.5; 0.48 makes a sample-ratio mismatch)")
+    simulate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    simulate.set_defaults(handler=simulate_command)
 
 
 def _log(message: str) -> None:
@@ -119,4 +130,18 @@ def analyze_command(args: argparse.Namespace) -> int:
     _log(f"analyzed {experiments:,} experiment(s), {len(result):,} comparisons: {int(result['significant'].sum())} "
          f"significant after Benjamini-Hochberg, {int(result['srm'].sum())} with a sample-ratio mismatch; "
          f"wrote {args.output}" + (f" and {args.report}/report.md" if args.report else ""))
+    return 0
+
+
+def simulate_command(args: argparse.Namespace) -> int:
+    from niaga.analytics.experiment.simulate import users_table
+    from niaga.data.io import check_output_path, write_table
+    from niaga.errors import DataError
+
+    check_output_path(args.output)
+    if args.users < 2 or not 0 < args.baseline < 1 or not 0 < args.treated_share < 1 or args.lift <= -1:
+        raise DataError("--users at least 2, --baseline and --treated-share between 0 and 1, --lift above -1")
+    table = users_table(args.users, args.baseline, args.lift, args.treated_share, seed=args.seed)
+    write_table(table, args.output)
+    _log(f"wrote {len(table):,} users of a synthetic experiment (true lift {args.lift:+.1%}) to {args.output}")
     return 0

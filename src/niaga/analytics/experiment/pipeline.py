@@ -181,6 +181,8 @@ def analyze(frame: pd.DataFrame, control: str = "control", metrics: list[str] | 
     else:  # every user counts in "all" and in their own segment
         table = pd.concat([table.assign(segment="all"), table], ignore_index=True)
         table["segment"] = table["segment"].astype(str).astype("category")
+    if table.empty:
+        raise DataError(f"{source}: no user in any experiment (rows need experiment, user and variant)")
     keys = ["experiment", "segment", "variant"]
     counts: dict[tuple, dict[str, int]] = {}
     for (experiment, segment_value, arm), n in table.groupby(keys, sort=True, observed=True).size().items():
@@ -317,6 +319,8 @@ def write_report(result: pd.DataFrame, directory: str | Path, source: str, alpha
     for r in overall.itertuples():
         verdict = ("SAMPLE RATIO MISMATCH: do not trust" if r.srm else
                    ("significant " + ("gain" if r.lift > 0 else "loss")) if r.significant else "no significant change")
+        if r.cuped_covariate:
+            verdict += f" (CUPED on {r.cuped_covariate}: {r.variance_reduction:.0%} less variance)"
         lines.append(f"| {r.experiment} | {r.metric} | {r.variant} | {r.users:,} | {r.rate:.4g} | {r.control_rate:.4g} "
                      f"| {r.lift:+.2%} | [{r.ci_low:+.2%}, {r.ci_high:+.2%}] | {r.p_value:.3g} | "
                      f"{r.p_value_adjusted:.3g} | {r.sequential_p_value:.3g} | {r.srm_p_value:.3g} | {verdict} |")

@@ -6,11 +6,15 @@ and judged by the same functions ``analyze`` uses. The tests assert the figures;
 - ``peeking``: an A/A test looked at every day, stopped at the first p under alpha: the fixed-horizon p-value
   then rejects far too often; the sequential p-value must stay under alpha.
 - ``srm_flag_rate``: the share of experiments whose users per arm the SRM check flags.
+
+``users_table`` draws one synthetic experiment as the per-user table ``analyze`` reads (for trying the
+commands, and for the documentation's examples).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from niaga.analytics.experiment.analysis import SRM_ALPHA, ratio_lift, sequential_p_value, srm_p_value
 
@@ -67,3 +71,19 @@ def srm_flag_rate(users: int, planned_share: float = 0.5, actual_share: float = 
     shares = np.array([planned_share, 1 - planned_share])
     flags = [srm_p_value([c, users - c], shares) < SRM_ALPHA for c in control]
     return float(np.mean(flags))
+
+
+def users_table(users: int = 20_000, rate: float = 0.05, lift: float = 0.1, treated_share: float = 0.5,
+                experiment: str = "checkout-button", seed: int = 0) -> pd.DataFrame:
+    """One experiment's users: ``variant`` (control / treatment), ``converted`` (0/1), ``revenue`` (the order's
+    value when converted, in rupiah) and ``pre_revenue`` (the user's spend in the month before: CUPED's
+    covariate), with a relative lift ``lift`` on conversion for the treated share of users."""
+    rng = np.random.default_rng(seed)
+    treated = rng.random(users) < treated_share
+    pre = np.round(rng.gamma(1.5, 120_000, users), -3)
+    propensity = rate * (0.5 + pre / pre.mean() * 0.5)  # who spent before buys more now: what CUPED uses
+    converted = rng.random(users) < np.minimum(propensity * np.where(treated, 1 + lift, 1.0), 1.0)
+    revenue = np.where(converted, np.round(rng.gamma(2.0, 75_000, users) + 0.3 * pre, -3), 0.0)
+    return pd.DataFrame({"experiment": experiment, "user": [f"u{i:06d}" for i in range(users)],
+                         "variant": np.where(treated, "treatment", "control"), "converted": converted.astype(int),
+                         "revenue": revenue, "pre_revenue": pre})
