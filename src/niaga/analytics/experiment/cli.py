@@ -128,7 +128,8 @@ def analyze_command(args: argparse.Namespace) -> int:
         write_report(result, args.report, args.data, args.alpha)
     experiments = result["experiment"].nunique()
     _log(f"analyzed {experiments:,} experiment(s), {len(result):,} comparisons: {int(result['significant'].sum())} "
-         f"significant after Benjamini-Hochberg, {int(result['srm'].sum())} with a sample-ratio mismatch; "
+         f"significant after Benjamini-Hochberg; {result.loc[result['srm'], 'experiment'].nunique()} experiment(s) "
+         "with a sample-ratio mismatch (do not trust their lifts); "
          f"wrote {args.output}" + (f" and {args.report}/report.md" if args.report else ""))
     return 0
 
