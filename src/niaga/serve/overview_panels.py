@@ -21,6 +21,9 @@ FORECAST_MODEL = ("forecast", "demand")  # the registry's capability and name of
 FORECAST_ITEMS = 5
 FORECAST_HINT = ("no forecast model yet: run niaga forecast train --data store:orders --out runs/forecast, then "
                  "niaga serve models add forecast demand runs/forecast")
+#: review labels in colours a reader takes in at once (unhappy in reds, happy in greens); others: plotly's
+LABEL_COLOURS = {"anger": "#9b2226", "negative": "#9b2226", "sadness": "#e76f51", "fear": "#f4a261",
+                 "neutral": MUTED, "happy": "#2a9d8f", "positive": "#2a9d8f", "love": "#8ab17d"}
 #: metrics a model is judged by, best first: the first one a model has is its key figure
 KEY_METRICS = ("f1_macro", "macro_f1", "roc_auc", "average_precision", "ndcg@10", "hr@10", "mase", "accuracy",
                "top1_accuracy", "silhouette", "r2")
@@ -54,9 +57,11 @@ def charts(data: Overview) -> dict[str, str]:
                                       "Revenue per category", "", "revenue")
     matrix = cohort_matrix(data.cohorts)
     if not matrix.empty:
-        figure = go.Figure(go.Heatmap(z=(matrix.to_numpy() * 100).round(1), x=[str(c) for c in matrix.columns],
-                                      y=list(matrix.index), colorscale="Blues", zmin=0, zmax=100,
-                                      colorbar=dict(title="% active"), hovertemplate="%{y}, month %{x}: %{z}%"))
+        shares = (matrix.to_numpy() * 100).round(1)
+        labels = [[f"{v:.0f}%" if v == v else "" for v in row] for row in shares]  # a month not reached yet: blank
+        figure = go.Figure(go.Heatmap(z=shares, x=[str(c) for c in matrix.columns], y=list(matrix.index),
+                                      colorscale="Blues", zmin=0, zmax=100, colorbar=dict(title="% active"),
+                                      hovertemplate="%{y}, month %{x}: %{z}%", text=labels, texttemplate="%{text}"))
         found["cohorts"] = _layout(figure, "Cohort retention: share of each month's new customers buying N months "
                                            "later", "months after the first order", "cohort (customers)",
                                    yaxis=dict(autorange="reversed"))
@@ -68,7 +73,8 @@ def charts(data: Overview) -> dict[str, str]:
                                  barmode="stack")
     if not data.reviews.empty:
         reviews = data.reviews
-        figure = go.Figure([go.Bar(x=part["period"], y=part["reviews"], name=str(label))
+        figure = go.Figure([go.Bar(x=part["period"], y=part["reviews"], name=str(label),
+                                   marker_color=LABEL_COLOURS.get(str(label).lower()))
                             for label, part in reviews.groupby("label")])
         found["reviews"] = _layout(figure, "Reviews per label over time", "period", "reviews", barmode="stack")
     return found

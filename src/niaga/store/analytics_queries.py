@@ -9,9 +9,11 @@ the period of their first order in the whole log, "returning" in any later perio
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 
+from niaga.data.columns import NON_PRODUCT_CODES, NON_PRODUCT_PREFIXES
 from niaga.store.warehouse import Store
 
 PERIODS = {"day": "day", "week": "week", "month": "month"}
@@ -68,7 +70,7 @@ def _end(day: dt.date) -> dt.datetime:
 
 def top_products(store: Store, start: dt.date, end: dt.date, limit: int = 10) -> pd.DataFrame:
     """The products with the most revenue in the range: id, name (the products table's title, else the order
-    line's Description), category, revenue, units and orders."""
+    line's Description), category, revenue, units and orders. Postage, fees and adjustments are not products."""
     return store.db.execute(f"""
         WITH sales AS ({_SALES})
         SELECT s.product_id, coalesce(any_value(p.title), any_value(json_extract_string(s.extra, '$.Description')),
@@ -77,7 +79,10 @@ def top_products(store: Store, start: dt.date, end: dt.date, limit: int = 10) ->
                count(DISTINCT s.order_id) AS orders
         FROM sales s LEFT JOIN products p USING (product_id)
         WHERE s.timestamp >= ? AND s.timestamp < ? AND s.product_id IS NOT NULL
-        GROUP BY s.product_id ORDER BY revenue DESC LIMIT ?""", [_start(start), _end(end), int(limit)]).df()
+              AND s.product_id NOT IN (SELECT unnest(?::VARCHAR[])) AND NOT regexp_matches(s.product_id, ?)
+        GROUP BY s.product_id ORDER BY revenue DESC LIMIT ?""",
+        [_start(start), _end(end), sorted(NON_PRODUCT_CODES),
+         "^(" + "|".join(map(re.escape, NON_PRODUCT_PREFIXES)) + ")", int(limit)]).df()
 
 
 def top_categories(store: Store, start: dt.date, end: dt.date, limit: int = 10) -> pd.DataFrame:
