@@ -26,6 +26,7 @@ def append_events(store: Store, records: list[dict], source: str = "api") -> tup
     """Validate ``records`` as ``niaga ingest`` validates a file (the events table's columns and aliases, types,
     required fields) plus the event type; store the good ones and quarantine the bad ones (``source_row`` is
     the record's 1-based position in the batch). Returns (stored, problems: row, field, reason)."""
+    records = [_canonical(record) for record in records]
     frame = pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=["user_id", "item_id"])
     frame.index = np.arange(len(frame)) - 1  # validate() numbers rows as file lines (index + 2): make them 1-based
     rows, quarantine = validate(frame, TABLE, source)
@@ -55,6 +56,18 @@ def append_events(store: Store, records: list[dict], source: str = "api") -> tup
     problems = quarantine[["source_row", "field", "reason"]].rename(columns={"source_row": "row"}).sort_values(
         "row", kind="stable").to_dict("records") if len(quarantine) else []
     return len(good), problems
+
+
+def _canonical(record: dict) -> dict:
+    """A record's aliased keys under the table's names (``customer_id`` -> ``user_id``): unlike a file's rows, the
+    events of one batch may each spell them their own way."""
+    renamed = dict(record)
+    for name, aliases in TABLE.aliases.items():
+        if name not in renamed:
+            alias = next((a for a in aliases[1:] if a in renamed), None)
+            if alias is not None:
+                renamed[name] = renamed.pop(alias)
+    return renamed
 
 
 def with_insert(store: Store, view: str, frame: pd.DataFrame, statement: str) -> None:
