@@ -36,6 +36,29 @@ def test_recommendations_are_stamped_logged_and_measured(client):
     arm = next(r for r in rates["by_arm"] if r["experiment"] == "reco-ab")
     assert arm["variant"] == response["variant"] and arm["users"] == 1 and arm["conversion"] == 1.0
     assert arm["revenue"] == 99000
+    found = client.get("/api/v1/experiments/reco-ab/results")  # one user, so one arm: nothing to compare yet
+    assert found.json() == [] if response["variant"] == "control" else "no arm named 'control'" in found.text
+    assert client.get("/api/v1/experiments/never-run/results").json() == []
+
+
+def test_results_of_logged_events_and_the_plan(client):
+    events = []
+    for i in range(400):  # 400 users shown recommendations; the treatment converts more
+        user = f"exp-user-{i}"
+        variant = client.get("/api/v1/experiments/banner-test/assign", params={"user": user}).json()["variant"]
+        events.append({"event": "shown", "user_id": user, "item_id": "x", "request_id": f"q{i}",
+                       "experiment": "banner-test", "variant": variant, "source": "popularity"})
+        if i % (3 if variant == "treatment" else 6) == 0:
+            events.append({"event": "order", "user_id": user, "item_id": "x", "value": 50_000})
+    assert client.post("/api/v1/events", json={"events": events}).json()["quarantined"] == 0
+    rows = {r["metric"]: r for r in client.get("/api/v1/experiments/banner-test/results").json()}
+    converted = rows["converted"]
+    assert converted["variant"] == "treatment" and converted["users"] + converted["control_users"] == 400
+    assert converted["lift"] > 0.5 and converted["p_value"] < 0.05 and not converted["srm"]
+    assert rows["clicked"]["lift"] is None or rows["clicked"]["p_value"] is None  # no clicks: nothing to say
+    plan = client.get("/api/v1/experiments/plan", params={"baseline": 0.05, "mde": 0.1}).json()
+    assert plan["users_per_arm"] == 34363 and plan["total_users"] == 68726
+    assert client.get("/api/v1/experiments/plan", params={"baseline": 2, "mde": 0.1}).status_code == 422
 
 
 def test_events_batches_have_limits(client):

@@ -91,12 +91,21 @@ def shown_events(request_id: str, user: str, items: list[str], sources: list[str
             for position, (item, source) in enumerate(zip(items, sources), start=1)]
 
 
-def experiment_events(store: Store) -> pd.DataFrame:
-    """What an experiment analysis needs of the events: who saw which arm of which experiment, and every user's
-    clicks and orders, with times and order values (not the other columns: a million events read in a second)."""
+def experiment_events(store: Store, experiment: str | None = None) -> pd.DataFrame:
+    """What an experiment analysis needs of the events: who saw which arm of which experiment (or of the one
+    named), and those users' clicks and orders, with times and order values (not the other columns: a million
+    events read in a second)."""
+    if experiment is None:
+        return store.db.execute("""
+            SELECT user_id, event, timestamp, experiment, variant, value FROM events
+            WHERE experiment IS NOT NULL OR event IN ('click', 'order')""").df()
     return store.db.execute("""
-        SELECT user_id, event, timestamp, experiment, variant, value FROM events
-        WHERE experiment IS NOT NULL OR event IN ('click', 'order')""").df()
+        SELECT user_id, event, timestamp,
+               CASE WHEN experiment = ? THEN experiment END AS experiment,
+               CASE WHEN experiment = ? THEN variant END AS variant, value FROM events
+        WHERE experiment = ? OR (event IN ('click', 'order')
+                                 AND user_id IN (SELECT user_id FROM events WHERE experiment = ?))""",
+                            [experiment] * 4).df()
 
 
 #: items shown, the first click and order on each (by the response's request id and the item); the source and

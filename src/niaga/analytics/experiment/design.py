@@ -15,6 +15,9 @@ from scipy import stats
 from niaga.errors import DataError
 
 
+MAX_USERS = 1e12
+
+
 @dataclass(frozen=True)
 class Plan:
     baseline: float
@@ -60,7 +63,11 @@ def users_per_arm(baseline: float, mde: float, alpha: float = 0.05, power: float
     _check(baseline, mde, alpha, power, std)
     mean, var_c, var_t = _variances(baseline, mde, std)
     z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
-    n = z ** 2 * (var_t + (1 + mde) ** 2 * var_c) / (mean * mde) ** 2
+    effect = (mean * mde) ** 2
+    n = z ** 2 * (var_t + (1 + mde) ** 2 * var_c) / effect if effect > 0 else math.inf
+    if not n < MAX_USERS:
+        raise DataError(f"more than {MAX_USERS:.0e} users per arm would be needed: the lift is too small to detect "
+                        "against this variance; test a larger --mde")
     return Plan(baseline, mde, alpha, power, int(math.ceil(n)), arms)
 
 

@@ -195,6 +195,10 @@ def analyze(frame: pd.DataFrame, control: str = "control", metrics: list[str] | 
             starts.append(len(rows))
         rows += _compare(arms, {m: sums[m].get((experiment, segment_value), {}) for m in metrics}, experiment,
                          segment_value, metrics, covariates, control, split, alpha, planned_users, source)
+    if not rows:  # only control users so far
+        say(f"{source}: no arm besides {control!r} yet: nothing to compare")
+        columns = OUTPUT_COLUMNS[:1] + (["segment"] if segment else []) + OUTPUT_COLUMNS[1:]
+        return pd.DataFrame(columns=columns)
     result = _tests(pd.DataFrame(rows), alpha, planned_users)
     adjusted = np.empty(len(result))
     for begin, end in zip(starts, starts[1:] + [len(result)]):  # Benjamini-Hochberg within each experiment

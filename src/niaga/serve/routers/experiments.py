@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field, StringConstraints
 
-from niaga.analytics.experiment.pipeline import assign_user
+from niaga.analytics.experiment.pipeline import OUTPUT_COLUMNS, analyze, assign_user, plan
 from niaga.serve import events as shown
-from niaga.store.tracking import EVENT_TYPES, append_events, rates_by_arm, rates_by_source
+from niaga.store.tracking import EVENT_TYPES, append_events, experiment_events, rates_by_arm, rates_by_source
 
 router = APIRouter(tags=["experiments"])
 MAX_EVENTS = 1000
@@ -25,6 +25,37 @@ class Assignment(BaseModel):
     variant: str
     arms: list[str]
     split: list[float]
+
+
+class PlanResponse(BaseModel):
+    baseline: float
+    mde: float
+    alpha: float
+    power: float
+    users_per_arm: int
+    total_users: int
+
+
+class Comparison(BaseModel):
+    """One metric of one arm against the control (the columns of ``niaga experiment analyze``)."""
+    experiment: str
+    metric: str
+    variant: str
+    users: int
+    rate: float | None
+    lift: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    srm_p_value: float | None
+    control_users: int
+    control_rate: float | None
+    p_value_adjusted: float | None
+    sequential_p_value: float | None
+    significant: bool
+    srm: bool
+    cuped_covariate: str
+    variance_reduction: float | None
 
 
 class Events(BaseModel):
@@ -66,6 +97,17 @@ def rates(services) -> dict:
     return {"by_source": _records(by_source), "by_arm": _records(by_arm)}
 
 
+def results(services, experiment: str, control: str = "control", planned_users: int | None = None,
+            alpha: float = 0.05) -> list[Comparison]:
+    """The analysis of one experiment's logged events: clicked, converted and revenue per arm against control."""
+    shown.flush(services)
+    events = services.read(lambda store: experiment_events(store, experiment))
+    if not events["experiment"].notna().any():
+        return []  # nobody was shown this experiment yet
+    table = analyze(events, control=control, alpha=alpha, planned_users=planned_users, source=f"events of {experiment}")
+    return [Comparison(**row) for row in _records(table[OUTPUT_COLUMNS])]
+
+
 def _records(frame) -> list[dict]:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")  # JSON has no NaN
 
@@ -77,6 +119,27 @@ def assign_endpoint(name: str = Path(min_length=1, max_length=100, examples=["re
                     split: str | None = Query(None, max_length=200, description="shares in the arms' order, e.g. "
                                               "90,10 (default: equal)")) -> Assignment:
     return Assignment(**assign_user(name, user, arms, split))
+
+
+@router.get("/experiments/plan", summary="users per arm to detect a relative lift (as 'niaga experiment plan')")
+def plan_endpoint(baseline: float = Query(gt=0, examples=[0.05], description="the control's conversion rate "
+                                          "(or, with std, the metric's mean per user)"),
+                  mde: float = Query(gt=-1, examples=[0.1], description="relative lift to detect, e.g. 0.1 for +10 %"),
+                  alpha: float = Query(0.05, gt=0, lt=1), power: float = Query(0.8, gt=0, lt=1),
+                  std: float | None = Query(None, gt=0, description="a continuous metric's standard deviation")
+                  ) -> PlanResponse:
+    found = plan(baseline, mde, alpha, power, std)
+    return PlanResponse(baseline=baseline, mde=mde, alpha=alpha, power=power, users_per_arm=found.users_per_arm,
+                        total_users=found.total_users)
+
+
+@router.get("/experiments/{name}/results", summary="lift, interval, p-values and SRM of an experiment's logged events")
+def results_endpoint(request: Request, name: str = Path(min_length=1, max_length=100, examples=["reco-v2"]),
+                     control: str = Query("control", min_length=1, max_length=100),
+                     planned_users: int | None = Query(None, ge=2, description="planned users per arm (tunes the "
+                                                       "sequential p-value)"),
+                     alpha: float = Query(0.05, gt=0, lt=1)) -> list[Comparison]:
+    return results(request.app.state.services, name, control, planned_users, alpha)
 
 
 @router.post("/events", summary="log recommendations shown, clicks and orders (batched; bad events quarantined)")
