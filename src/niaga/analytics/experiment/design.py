@@ -52,7 +52,8 @@ def _variances(baseline: float, mde: float, std: float | None) -> tuple[float, f
     treated = baseline * (1 + mde)
     if std is None:
         return baseline, baseline * (1 - baseline), treated * (1 - treated)
-    return baseline, std ** 2, std ** 2
+    variance = std * std  # inf rather than OverflowError for absurd input
+    return baseline, variance, variance
 
 
 def users_per_arm(baseline: float, mde: float, alpha: float = 0.05, power: float = 0.8,
@@ -62,9 +63,12 @@ def users_per_arm(baseline: float, mde: float, alpha: float = 0.05, power: float
     Bonferroni-adjusted alpha yourself if you want it."""
     _check(baseline, mde, alpha, power, std)
     mean, var_c, var_t = _variances(baseline, mde, std)
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
-    effect = (mean * mde) ** 2
-    n = z ** 2 * (var_t + (1 + mde) ** 2 * var_c) / effect if effect > 0 else math.inf
+    z = float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power))  # Python floats: no warnings on absurd input
+    try:
+        effect = (mean * mde) ** 2
+        n = z ** 2 * (var_t + (1 + mde) ** 2 * var_c) / effect if effect > 0 else math.inf
+    except OverflowError:  # numbers beyond a float's range (fuzzed input)
+        n = math.inf
     if not n < MAX_USERS:
         raise DataError(f"more than {MAX_USERS:.0e} users per arm would be needed: the lift is too small to detect "
                         "against this variance; test a larger --mde")
