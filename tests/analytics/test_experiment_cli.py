@@ -63,6 +63,15 @@ def test_segments_are_adjusted_together_and_a_user_in_two_arms_is_left_out():
     assert (result["p_value_adjusted"] >= result["p_value"]).all()
 
 
+def test_rows_without_an_arm_are_left_out_and_said():
+    frame = users(400)
+    frame.loc[[5, 7], "variant"] = None
+    notes = []
+    result = analyze(frame, metrics=["converted"], log=notes.append)
+    assert result["users"].iloc[0] + result["control_users"].iloc[0] == 398
+    assert any("2 rows without an experiment, user or variant" in n and "row 7" in n for n in notes)
+
+
 def test_control_is_named_and_a_missing_control_is_a_clear_error():
     frame = users().replace({"variant": {"control": "lama"}})
     with pytest.raises(DataError, match="no arm named 'control'.*--control"):
@@ -73,7 +82,7 @@ def test_control_is_named_and_a_missing_control_is_a_clear_error():
 def test_an_event_log_becomes_users_with_clicked_converted_and_revenue():
     events = pd.DataFrame({"user_id": ["a", "a", "b", "c", "d", "d"], "experiment": "reco",
                            "variant": ["control", "control", "control", "treatment", "treatment", "treatment"],
-                           "event": ["shown", "click", "shown", "shown", "click", "order"],
+                           "event": ["shown", "click", "shown", "shown", "click", "purchase"],
                            "value": [None, None, None, None, None, 150_000]})
     result = analyze(events).set_index("metric")
     assert result.loc["clicked", "rate"] == 0.5 and result.loc["clicked", "control_rate"] == 0.5

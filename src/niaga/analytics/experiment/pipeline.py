@@ -20,6 +20,8 @@ ID_COLUMNS = ("experiment", "user", "variant")
 #: names a column of the input may have for each id column (the warehouse's events table says ``user_id``)
 ALIASES = {"experiment": ("experiment", "experiment_id", "test"), "user": ("user", "user_id", "customer_id"),
            "variant": ("variant", "arm", "group", "bucket")}
+#: event names other logs use for an order (an ingested recommendation log says "purchase")
+ORDER_SYNONYMS = {"purchase": "order", "transaction": "order", "checkout": "order", "buy": "order"}
 OUTPUT_COLUMNS = ["experiment", "metric", "variant", "users", "rate", "lift", "ci_low", "ci_high", "p_value",
                   "srm_p_value", "control_users", "control_rate", "p_value_adjusted", "sequential_p_value",
                   "significant", "srm", "cuped_covariate", "variance_reduction"]
@@ -70,7 +72,7 @@ def users_from_events(events: pd.DataFrame, source: str = "events") -> pd.DataFr
     (the orders' value)."""
     events = _rename_ids(events, source)
     events = events[events["user"].notna()]
-    kind = events["event"].astype(str).str.lower()
+    kind = events["event"].astype(str).str.lower().replace(ORDER_SYNONYMS)
     times = pd.to_datetime(events["timestamp"], errors="coerce") if "timestamp" in events else pd.Series(
         pd.NaT, index=events.index)
     exposed = events["experiment"].notna() & events["variant"].notna()
@@ -166,6 +168,11 @@ def analyze(frame: pd.DataFrame, control: str = "control", metrics: list[str] | 
         raise DataError(f"--segment: no column {segment!r}")
     if not 0 < alpha < 1:
         raise DataError(f"--alpha: between 0 and 1, got {alpha}")
+    missing = frame[list(ID_COLUMNS)].isna().any(axis=1)
+    if missing.any():
+        say(f"{source}: {int(missing.sum()):,} rows without an experiment, user or variant: left out (first: row "
+            f"{int(np.flatnonzero(missing.to_numpy())[0]) + 2})")
+        frame = frame[~missing.to_numpy()]
     metrics = _metrics(frame, metrics, {}, segment, source)
     covariates = _covariates(frame, metrics, covariate)
     metrics = [m for m in metrics if m not in covariates.values()]
