@@ -185,7 +185,10 @@ def key_figure(metrics: dict) -> str:
         for name, value in flat.items():
             if name.lower().split(".")[-1] == wanted:
                 return f"{name} {value:.4g}"
-    return next((f"{name} {value:.4g}" for name, value in flat.items()), "")
+    counts = ("rows", "users", "items", "count", "seconds", "size", "classes", "epochs")
+    return next((f"{name} {value:.4g}" for name, value in flat.items()  # a count is no figure of merit
+                 if not any(part in name.lower().split(".")[-1] for part in counts)
+                 and name.lower().split(".")[-1] not in ("k", "n")), "")
 
 
 def model_rows(services) -> list[dict]:
