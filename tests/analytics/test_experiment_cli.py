@@ -60,7 +60,17 @@ def test_segments_are_adjusted_together_and_a_user_in_two_arms_is_left_out():
     assert set(result["segment"]) == {"all", "Jakarta", "Surabaya"}
     assert len(result) == 6 and any("more than one arm" in n for n in notes)
     assert result[result["experiment"] == "banner"]["users"].sum() == 1999 * 2  # all, and split by city
-    assert (result["p_value_adjusted"] >= result["p_value"]).all()
+    assert (result["p_value_adjusted"] >= result["p_value"] - 1e-12).all()
+
+
+def test_a_pre_period_column_is_found_by_its_name():
+    frame = users(2000).rename(columns={"pre_revenue": "revenue_before_test", "variant": "variation"})
+    result = analyze(frame).set_index("metric")
+    assert list(result.index) == ["converted", "revenue"]  # the pre-period column is no metric
+    assert result.loc["revenue", "cuped_covariate"] == "revenue_before_test"
+    assert result.loc["converted", "cuped_covariate"] == ""  # it names another metric
+    single = users(2000).rename(columns={"pre_revenue": "spend_pre_period"})
+    assert set(analyze(single)["cuped_covariate"]) == {"spend_pre_period"}  # names no metric: for every one
 
 
 def test_rows_without_an_arm_are_left_out_and_said():

@@ -41,7 +41,7 @@ def register(sub, name: str, help_: str) -> None:
     analyze = commands.add_parser(
         "analyze", help="lift, interval, p-value, SRM, CUPED, Benjamini-Hochberg and sequential p-values",
         description="Read one row per user (experiment, user, variant and metric columns such as converted or "
-                    "revenue; a column pre_<metric> or <metric>_pre is the metric's pre-period covariate for CUPED), "
+                    "revenue; a pre-period column such as pre_revenue or revenue_before is CUPED's covariate), "
                     "or the logged events (store:events: shown / click / order events become clicked, converted "
                     "and revenue per user), and write one row per experiment, metric and arm against the control.")
     analyze.add_argument("--data", required=True, help="users table (CSV, Parquet, ...) or store:events")
@@ -49,8 +49,8 @@ def register(sub, name: str, help_: str) -> None:
     analyze.add_argument("--report", help="directory for report.md, lifts.png and summary.json")
     analyze.add_argument("--control", default="control", help="the baseline arm's name (default control)")
     analyze.add_argument("--metrics", help="metric columns, comma-separated (default: every numeric column)")
-    analyze.add_argument("--covariate", help="pre-period column for CUPED, for every metric (default: pre_<metric> "
-                                             "or <metric>_pre where present)")
+    analyze.add_argument("--covariate", help="pre-period column for CUPED, for every metric (default: found by "
+                                             "name: pre_<metric>, <metric>_before, ...)")
     analyze.add_argument("--segment", help="a column to analyze by as well (rows per segment value; Benjamini-"
                                            "Hochberg covers them)")
     analyze.add_argument("--split", help="planned shares for the SRM check, e.g. control=50,treatment=50 "

@@ -4,6 +4,7 @@ the logged events) into one row per experiment, metric and arm against the contr
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -18,8 +19,11 @@ from niaga.errors import DataError
 
 ID_COLUMNS = ("experiment", "user", "variant")
 #: names a column of the input may have for each id column (the warehouse's events table says ``user_id``)
-ALIASES = {"experiment": ("experiment", "experiment_id", "test"), "user": ("user", "user_id", "customer_id"),
-           "variant": ("variant", "arm", "group", "bucket")}
+ALIASES = {"experiment": ("experiment", "experiment_id", "experiment_name", "test", "test_name"),
+           "user": ("user", "user_id", "customer_id", "visitor_id", "userid", "customerid"),
+           "variant": ("variant", "arm", "group", "bucket", "variation", "variation_id")}
+#: words that name a pre-period column (CUPED's covariate), never a metric
+COVARIATE_WORDS = ("pre", "before", "baseline", "previous", "prior", "covariate", "preperiod")
 #: event names other logs use for an order (an ingested recommendation log says "purchase")
 ORDER_SYNONYMS = {"purchase": "order", "transaction": "order", "checkout": "order", "buy": "order"}
 OUTPUT_COLUMNS = ["experiment", "metric", "variant", "users", "rate", "lift", "ci_low", "ci_high", "p_value",
@@ -103,8 +107,7 @@ def _metrics(frame: pd.DataFrame, metrics: list[str] | None, covariates: dict[st
             raise DataError(f"{source}: no metric column(s) {', '.join(map(repr, missing))}")
         return metrics
     skip = {*ID_COLUMNS, *covariates.values(), segment, "timestamp", "time", "date"}
-    found = [c for c in frame.columns if c not in skip and not str(c).startswith("pre_")
-             and not str(c).endswith("_pre") and _mostly_numeric(frame[c])]
+    found = [c for c in frame.columns if c not in skip and not _covariate_like(c) and _mostly_numeric(frame[c])]
     if not found:
         raise DataError(f"{source}: no numeric metric column (such as converted or revenue) besides "
                         f"{', '.join(ID_COLUMNS)}; columns present: {', '.join(map(str, frame.columns[:20]))}")
@@ -119,17 +122,27 @@ def _mostly_numeric(values: pd.Series) -> bool:
     return len(present) > 0 and pd.to_numeric(present, errors="coerce").notna().mean() > 0.5
 
 
+def _covariate_like(column) -> bool:
+    """A pre-period column by its name: pre_revenue, revenue_pre, revenue_before, baseline_orders, ..."""
+    return any(word in re.split(r"[^a-z0-9]+", str(column).lower()) for word in COVARIATE_WORDS)
+
+
 def _covariates(frame: pd.DataFrame, metrics: list[str], covariate: str | None) -> dict[str, str]:
-    """metric -> its pre-period column: the one given for all, else ``pre_<metric>`` or ``<metric>_pre``."""
+    """metric -> its pre-period column: the one given for all; else a pre-period column naming the metric
+    (pre_revenue for revenue); else, when the table has a single pre-period column naming no metric (pre_spend),
+    that one for every metric (CUPED stays unbiased with any covariate measured before the test)."""
     if covariate:
         if covariate not in frame.columns:
             raise DataError(f"--covariate: no column {covariate!r}")
         return {m: covariate for m in metrics if m != covariate}
+    candidates = [c for c in frame.columns if _covariate_like(c) and _mostly_numeric(frame[c])]
     found = {}
     for metric in metrics:
-        for name in (f"pre_{metric}", f"{metric}_pre"):
-            if name in frame.columns:
-                found[metric] = name
+        named = [c for c in candidates if str(metric).lower() in str(c).lower()]
+        if named:
+            found[metric] = named[0]
+    if not found and len(candidates) == 1:  # one pre-period column that names no metric: for all of them
+        found = dict.fromkeys(metrics, candidates[0])
     return found
 
 
