@@ -87,6 +87,10 @@ def test_control_is_named_and_a_missing_control_is_a_clear_error():
     with pytest.raises(DataError, match="no arm named 'control'.*--control"):
         analyze(frame)
     assert analyze(frame, control="lama")["variant"].unique().tolist() == ["treatment"]
+    one = users(400).drop(columns="experiment").rename(columns={"User": "user", "variant": "Variant"})
+    one["Variant"] = one["Variant"].replace({"control": "Control"})
+    result = analyze(one, source="banner.csv")  # one experiment, unnamed, its control capitalised
+    assert set(result["experiment"]) == {"banner"} and set(result["variant"]) == {"treatment"}
 
 
 def test_an_event_log_becomes_users_with_clicked_converted_and_revenue():

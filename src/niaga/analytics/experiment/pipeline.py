@@ -44,8 +44,11 @@ def assign_user(experiment: str, user: str, arms: str | None = None, split: str 
 
 def _rename_ids(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     renames = {}
+    lower = {str(c).lower(): c for c in frame.columns}
     for name, aliases in ALIASES.items():
-        found = next((a for a in aliases if a in frame.columns), None)
+        found = next((lower[a] for a in aliases if a in lower), None)
+        if found is None and name == "experiment":  # a table of one experiment may not name it
+            return _rename_ids(frame.assign(experiment=Path(str(source)).stem or "experiment"), source)
         if found is None:
             raise DataError(f"{source}: no {name!r} column (also read as {', '.join(aliases[1:])}); columns present: "
                             f"{', '.join(map(str, frame.columns[:20]))}")
@@ -269,6 +272,8 @@ def _compare(counts: dict[str, int], sums: dict[str, dict[str, np.ndarray]], exp
              metrics: list[str], covariates: dict[str, str], control: str, split: dict[str, float] | None,
              alpha: float, planned_users: int | None, source: str) -> list[dict]:
     """The rows of one experiment (and segment): each arm against the control, for every metric."""
+    if control not in counts:  # "Control" or "CONTROL" is the control too
+        control = next((arm for arm in counts if str(arm).casefold() == control.casefold()), control)
     if control not in counts:
         if segment != "all":
             return []  # a segment without control users has nothing to compare
