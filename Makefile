@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/social.py
 	$(BIN)/python benchmarks/social_extract.py
 	$(BIN)/python benchmarks/privacy.py
+	$(BIN)/python benchmarks/analytics_experiment.py
 	$(BIN)/python benchmarks/vision.py
 	$(BIN)/python benchmarks/load.py
 

@@ -76,6 +76,7 @@ def system(tmp_path_factory, shared_data):
         from niaga.store.ingest import ingest
 
         ingest(store, "transactions", [root / "cards-later.parquet"], log=lambda m: None, progress=False)
+        ingest(store, "orders", [root / "invoices.csv"], log=lambda m: None, progress=False)  # the overview's sales
         store.db.execute("INSERT INTO reviews (text, label) VALUES ('bagus', 'Happy'), ('jelek', 'Anger'), "
                          "('mantap', 'Happy')")
     return settings, key

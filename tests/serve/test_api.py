@@ -69,12 +69,15 @@ def test_every_endpoint_documents_a_request_example_that_works(client, photo):
     spec = client.get("/openapi.json").json()
     for path, methods in spec["paths"].items():
         for method, operation in methods.items():
-            url = path
+            url, query = path, {}
             for parameter in operation.get("parameters", []):
-                if parameter["in"] == "path":
+                if parameter["in"] == "path" or (parameter["in"] == "query" and parameter.get("required")):
                     examples = parameter["schema"].get("examples") or parameter.get("examples")
                     assert examples, f"{method.upper()} {path}: no example for {parameter['name']}"
-                    url = url.replace("{" + parameter["name"] + "}", str(examples[0]))
+                    if parameter["in"] == "path":
+                        url = url.replace("{" + parameter["name"] + "}", str(examples[0]))
+                    else:
+                        query[parameter["name"]] = examples[0]
             body = operation.get("requestBody")
             payload = files = None
             if body and "multipart/form-data" in body["content"]:
@@ -85,7 +88,7 @@ def test_every_endpoint_documents_a_request_example_that_works(client, photo):
                 assert examples, f"{method.upper()} {path}: no request example"
                 payload = examples[0]
             if body or url != path:
-                response = client.request(method, url, json=payload, files=files)
+                response = client.request(method, url, json=payload, files=files, params=query)
                 assert response.status_code == 200, (url, response.text)
 
 

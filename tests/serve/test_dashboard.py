@@ -33,10 +33,29 @@ def page(browser, live_server):
     assert not errors, f"JavaScript errors: {errors}"
 
 
-def test_overview_lists_the_models_and_draws_the_warehouse_chart(page):
+def test_overview_shows_the_business_and_the_models_page_lists_the_models(page, live_server):
+    import httpx
+
+    url, key = live_server
+    with httpx.Client(base_url=url, headers={"X-API-Key": key}) as api:  # a recommendation shown, then clicked
+        shown = api.get("/api/v1/recommend/users/12003", params={"k": 3, "experiment": "reco-ab"}).json()
+        api.post("/api/v1/events", json={"events": [{"event": "click", "user_id": "12003", "request_id":
+                                                     shown["request_id"], "item_id": shown["items"][0]["item"]}]})
     page.goto("/")
+    assert float(page.inner_text("#kpi-gmv").replace(",", "")) > 0 and int(page.inner_text("#kpi-orders")) > 0
+    for chart in ("sales", "customers-chart", "cohorts", "segments", "reviews-chart", "ctr"):
+        page.wait_for_selector(f"#{chart} .main-svg")  # plotly drew it from the bundled script, no CDN
+    assert page.locator("#top-products tr").count() > 1
+    assert "no forecast model yet" in page.inner_text("#forecast-note")
+    assert "reco-ab" in page.inner_text("#by-arm")
+    page.fill("#start", "2011-03-01")
+    page.fill("#end", "2011-03-31")
+    page.select_option("#freq", "day")
+    page.click("#apply")
+    assert "start=2011-03-01" in page.url and "GMV and orders per day" in page.inner_text("#sales")
+    page.click("nav a[href='/models']")
     assert "reviews" in page.inner_text("#models") and "segments" in page.inner_text("#models")
-    page.wait_for_selector("#tables .main-svg")  # plotly drew the chart from the bundled script, no CDN
+    assert page.locator("#models td.key-figure").count() >= 5
 
 
 def test_reviews_form_classifies_pasted_reviews(page):

@@ -49,3 +49,10 @@ def ids_as_text(values: pd.Series) -> pd.Series:
     else:
         text = values.astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
     return text.replace("", pd.NA)
+
+
+# Online Retail's codes that are not products (the dataset README: filter them before recommending or ranking
+# products): postage, fees, adjustments, tests, gift vouchers.
+NON_PRODUCT_CODES = frozenset({"POST", "DOT", "D", "M", "C2", "CRUK", "PADS", "S", "B", "BANK CHARGES",
+                               "AMAZONFEE", "ADJUST", "ADJUST2", "TEST001", "TEST002"})
+NON_PRODUCT_PREFIXES = ("gift_0001",)

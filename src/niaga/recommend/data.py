@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from niaga.data.columns import ids_as_text, match_columns, require_fields
+from niaga.data.columns import NON_PRODUCT_CODES, NON_PRODUCT_PREFIXES, ids_as_text, match_columns, require_fields
 from niaga.data.io import STORE_PREFIX, read_table
 from niaga.errors import DataError
 from niaga.recommend import FORMATS
@@ -48,10 +48,6 @@ COLUMN_ALIASES = {
     "quantity": ["quantity", "qty"],
     "price": ["unitprice", "price"],
 }
-# Online Retail's codes that are not products (the dataset README: filter them before recommending).
-NON_PRODUCT_CODES = frozenset({"POST", "DOT", "D", "M", "C2", "CRUK", "PADS", "S", "B", "BANK CHARGES",
-                               "AMAZONFEE", "ADJUST", "ADJUST2", "TEST001", "TEST002"})
-NON_PRODUCT_PREFIXES = ("gift_0001",)
 
 NO_USER = "missing customer id"
 CANCELLATION = "cancellation (invoice starting with C)"

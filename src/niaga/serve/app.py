@@ -59,6 +59,9 @@ def create_app(config: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            from niaga.serve.events import flush
+
+            flush(app.state.services)  # the recommendations shown that are not logged yet
             app.state.services.close()
             unmask_log_records()
 

@@ -3,6 +3,7 @@ plotly.js that the plotly package bundles (served from /static: nothing comes fr
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import threading
 from collections import Counter, deque
@@ -14,13 +15,16 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from niaga.analytics.overview import business_overview
 from niaga.errors import NiagaError
+from niaga.serve import overview_panels
 from niaga.serve.routers import customers, fraud, recommend, reviews, social, vision
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 PAGES = [("/", "Overview"), ("/reviews", "Reviews"), ("/social", "Social"), ("/fraud", "Fraud"),
-         ("/customers", "Customers"), ("/recommend", "Recommendations"), ("/products", "Products")]
+         ("/customers", "Customers"), ("/recommend", "Recommendations"), ("/products", "Products"),
+         ("/models", "Models")]
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
@@ -46,11 +50,42 @@ def services(request: Request):
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request):
+def overview(request: Request, start: str = "", end: str = "", freq: str = "week"):
+    """What the owner reads first: the business over a date range (see ``niaga.analytics.overview``)."""
     service = services(request)
-    counts = service.read(lambda store: store.counts())
-    return page(request, "overview.html", "Overview", models=service.registered(), store=service.settings.store,
-                tables_chart=bar(counts.keys(), counts.values(), "Rows per warehouse table", y_title="rows"))
+    freq = freq if freq in ("day", "week", "month") else "week"
+    error = None
+    try:
+        chosen = [_day(start, "start"), _day(end, "end")]
+    except NiagaError as exc:
+        chosen, error = [None, None], str(exc)
+    try:
+        open_cases = fraud.open_count(service)  # first: it writes the decisions answered so far
+    except NiagaError:
+        open_cases = None
+    data = service.read(lambda store: business_overview(store, *chosen, freq))
+    charts = overview_panels.charts(data)
+    segments = overview_panels.segments(service)
+    return page(request, "overview.html", "Overview", data=data, totals=data.totals, charts=charts,
+                products=data.top_products.to_dict("records"), complaints=data.complaints, segments=segments,
+                open_cases=open_cases, forecast=overview_panels.forecast(service),
+                feedback=overview_panels.feedback(service), error=error,
+                store=service.settings.store, counts=service.read(lambda store: store.counts()))
+
+
+def _day(text: str, name: str) -> dt.date | None:
+    if not text.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise NiagaError(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+@router.get("/models", response_class=HTMLResponse)
+def models_page(request: Request):
+    """The models serving: name, task, the key figure, when it was trained and on what."""
+    return page(request, "models.html", "Models serving", models=overview_panels.model_rows(services(request)))
 
 
 @router.get("/reviews", response_class=HTMLResponse)

@@ -43,6 +43,14 @@ def _c(name, type_="text", required=False, *aliases, minimum=None) -> Column:
     return Column(name, type_, required, tuple(aliases), minimum)
 
 
+#: what the running system logs with each recommendation shown, click and order (``niaga.store.tracking``): the
+#: response it came from, the recommender's source of the item, the experiment and arm, the list position and
+#: an order's value. Added to ``events`` by migration 2.
+EVENT_TRACKING_COLUMNS = (
+    _c("request_id"), _c("source", "text", False, "recommendation_source"), _c("experiment"),
+    _c("variant", "text", False, "arm"), _c("position", "integer", False, "rank", minimum=0),
+    _c("value", "number", False, "revenue", "order_value", minimum=0))
+
 TABLES: dict[str, Table] = {t.name: t for t in (
     Table("customers", "one row per customer", (
         _c("customer_id", "text", True, "CustomerID", "Customer ID", "user_id", "member_number"),
@@ -86,7 +94,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         _c("user_id", "text", True, "customer_id", "session_id", "reviewerID"),
         _c("item_id", "text", True, "product_id", "asin", "itemId"),
         _c("event", "text", False, "type", "event_type"),
-        _c("timestamp", "timestamp", False, "time", "unixReviewTime", "eventdate")), key=()),
+        _c("timestamp", "timestamp", False, "time", "unixReviewTime", "eventdate"),
+        *EVENT_TRACKING_COLUMNS), key=()),
 )}
 
 #: Each migration is applied once, in order; the store's ``schema_version`` records how far it got.
@@ -107,4 +116,6 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         """CREATE TABLE IF NOT EXISTS api_keys (key_id VARCHAR PRIMARY KEY, name VARCHAR, salt VARCHAR,
               hash VARCHAR, created_at TIMESTAMP DEFAULT current_timestamp, revoked_at TIMESTAMP)""",
     ]),
+    ("events: recommendations shown, clicks and orders with request id, source, experiment arm, position, value", [
+        f'ALTER TABLE events ADD COLUMN IF NOT EXISTS "{c.name}" {c.sql}' for c in EVENT_TRACKING_COLUMNS]),
 ]
