@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from niaga.errors import NiagaError
 from niaga.serve.routers import customers, fraud, recommend, reviews, social, vision
+from niaga.store.database import describe
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -49,7 +50,8 @@ def services(request: Request):
 def overview(request: Request):
     service = services(request)
     counts = service.read(lambda store: store.counts())
-    return page(request, "overview.html", "Overview", models=service.registered(), store=service.settings.store,
+    return page(request, "overview.html", "Overview", models=service.registered(),
+                store=describe(service.settings.store),  # a PostgreSQL URL without its password
                 tables_chart=bar(counts.keys(), counts.values(), "Rows per warehouse table", y_title="rows"))
 
 

@@ -1,0 +1,239 @@
+"""One small interface over the two databases the operational tables can live in: DuckDB (the embedded
+default: one file, one writing process) and PostgreSQL (``postgresql://…``: many processes on many machines).
+
+The repositories (``Store``'s keys, registry, quarantine and events; the fraud decision log) write their SQL
+once, with ``?`` placeholders and what both engines read alike (``row_number() OVER``, ``RETURNING``,
+``ALTER TABLE … ADD COLUMN IF NOT EXISTS``, ``DOUBLE PRECISION``), and move frames in and out through
+``insert`` / ``df``. DuckDB's own postgres extension cannot be installed everywhere (it is downloaded on
+first use), so analytics that need an operational table read it through this layer, not through DuckDB.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+import pandas as pd
+
+from niaga.errors import DataError
+
+URL_SCHEMES = ("postgresql", "postgres")
+# "postgresql://h/db" that went through pathlib (an argparse type, a Path setting) reads "postgresql:/h/db"
+_URL = re.compile(r"^(postgresql|postgres):/+")
+
+
+def postgres_url(target: str | Path | None) -> str | None:
+    """The PostgreSQL URL ``target`` names (also after a ``Path`` folded its ``//``), or None for a file."""
+    if target is None:
+        return None
+    text = str(target)
+    match = _URL.match(text)
+    if not match:
+        return None
+    return f"{match.group(1)}://{text[match.end():]}"
+
+
+def describe(target: str | Path) -> str:
+    """``target`` fit for a message or a log line: a URL loses its password."""
+    url = postgres_url(target)
+    if url is None:
+        return str(target)
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class Database(ABC):
+    """A connection to one of the engines; ``?`` placeholders in every statement."""
+
+    dialect: str
+    where: str  # the file or (password-less) URL, for messages
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Run one statement; its rows (none for most writes)."""
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        rows = self.execute(sql, params)
+        return rows[0] if rows else None
+
+    @abstractmethod
+    def df(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        """A query's rows as a pandas frame."""
+
+    @abstractmethod
+    def insert(self, table: str, frame: pd.DataFrame) -> int:
+        """Append ``frame``'s rows to ``table``, column by name (NaN and NaT as NULL)."""
+
+    @abstractmethod
+    def existing(self, table: str, column: str, values: Sequence[str]) -> set:
+        """Which of ``values`` ``table.column`` already holds."""
+
+    @abstractmethod
+    def transaction(self) -> contextlib.AbstractContextManager:
+        """Everything inside lands together or not at all."""
+
+    def migration_lock(self) -> contextlib.AbstractContextManager:
+        """A transaction that one process at a time holds: schema changes of processes starting together."""
+        return self.transaction()
+
+    def tables(self) -> set[str]:
+        return {name for (name,) in self.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
+
+    def columns(self, table: str) -> set[str]:
+        return {name for (name,) in self.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = current_schema()",
+            [table])}
+
+    def close(self) -> None:
+        pass
+
+
+class DuckDatabase(Database):
+    """A DuckDB connection (opened here from a file, or one the caller already holds)."""
+
+    dialect = "duckdb"
+
+    def __init__(self, connection, where: str = "DuckDB"):
+        self.db = connection
+        self.where = where
+
+    @classmethod
+    def open(cls, path: str | Path, read_only: bool = False, what: str = "the store") -> "DuckDatabase":
+        import duckdb
+
+        path = Path(path)
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return cls(duckdb.connect(str(path), read_only=read_only), str(path))
+        except duckdb.Error as exc:
+            raise DataError(f"{path}: cannot open {what} ({str(exc).splitlines()[0]})") from exc
+
+    def execute(self, sql, params=()):
+        cursor = self.db.execute(sql, list(params))
+        return cursor.fetchall() if cursor.description else []
+
+    def df(self, sql, params=()):
+        return self.db.execute(sql, list(params)).df()
+
+    def insert(self, table, frame):
+        if frame.empty:
+            return 0
+        view = f"_new_{table}"
+        columns = ", ".join(f'"{c}"' for c in frame.columns)
+        self.db.register(view, frame)
+        try:
+            self.db.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {view}")
+        finally:
+            self.db.unregister(view)
+        return len(frame)
+
+    def existing(self, table, column, values):
+        if not len(values):
+            return set()
+        self.db.register("_candidates", pd.DataFrame({"value": list(values)}))
+        try:
+            return {v for (v,) in self.db.execute(
+                f'SELECT "{column}" FROM {table} WHERE "{column}" IN (SELECT value FROM _candidates)').fetchall()}
+        finally:
+            self.db.unregister("_candidates")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def close(self):
+        self.db.close()
+
+
+class PostgresDatabase(Database):
+    """A psycopg (v3) connection in autocommit: a statement outside ``transaction()`` lands at once."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str):
+        try:
+            import psycopg
+        except ImportError:
+            raise DataError("the store is a PostgreSQL URL but psycopg is not installed: "
+                            "pip install 'psycopg[binary]'") from None
+        self.where = describe(url)
+        try:
+            # UTC (beside any options the URL gives): a TIMESTAMP written by one machine means the same instant read on another
+            params = psycopg.conninfo.conninfo_to_dict(postgres_url(url))
+            params["options"] = (params.get("options", "") + " -c TimeZone=UTC").strip()
+            params.setdefault("connect_timeout", 10)
+            self.db = psycopg.connect(autocommit=True, **params)
+        except psycopg.Error as exc:
+            raise DataError(f"{self.where}: cannot connect to PostgreSQL ({str(exc).strip().splitlines()[0]})") from exc
+
+    @staticmethod
+    def _sql(sql: str, params) -> str:
+        # psycopg's placeholders are %s (so a literal % doubles); the statements here hold no '?' in literals
+        return sql.replace("%", "%%").replace("?", "%s") if params else sql
+
+    def execute(self, sql, params=()):
+        with self.db.cursor() as cursor:
+            cursor.execute(self._sql(sql, params), list(params) or None)
+            return cursor.fetchall() if cursor.description else []
+
+    def df(self, sql, params=()):
+        with self.db.cursor() as cursor:
+            cursor.execute(self._sql(sql, params), list(params) or None)
+            names = [column.name for column in cursor.description]
+            return pd.DataFrame.from_records(cursor.fetchall(), columns=names, coerce_float=True)
+
+    def insert(self, table, frame):
+        if frame.empty:
+            return 0
+        columns = ", ".join(f'"{c}"' for c in frame.columns)
+        with self.db.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in zip(*(_python_values(frame[c]) for c in frame.columns)):
+                copy.write_row(row)
+        return len(frame)
+
+    def existing(self, table, column, values):
+        if not len(values):
+            return set()
+        return {v for (v,) in self.execute(f'SELECT "{column}" FROM {table} WHERE "{column}" = ANY(?)',
+                                           [list(values)])}
+
+    def transaction(self):
+        return self.db.transaction()
+
+    @contextlib.contextmanager
+    def migration_lock(self) -> Iterator[None]:
+        with self.db.transaction():
+            self.execute("SELECT pg_advisory_xact_lock(?)", [0x6E69616761])  # "niaga"
+            yield
+
+    def close(self):
+        self.db.close()
+
+
+def _python_values(values: pd.Series) -> list:
+    """A column as Python values for the driver: NaN / NaT / NA as None, numpy scalars as Python ones."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return [None if pd.isna(v) else v.to_pydatetime() for v in values]
+    return values.astype(object).where(values.notna(), None).tolist()
+
+
+def connect(target: str | Path, read_only: bool = False, what: str = "the store") -> Database:
+    """The database ``target`` names: a PostgreSQL URL, or a DuckDB file (created unless ``read_only``)."""
+    url = postgres_url(target)
+    return PostgresDatabase(url) if url else DuckDatabase.open(target, read_only=read_only, what=what)
