@@ -134,7 +134,8 @@ def test_processes_share_the_postgresql_tables_while_another_holds_the_warehouse
             segments = tmp_path / "segments"  # a registrable folder: a customer segmentation's output
             segments.mkdir()
             (segments / "metrics.json").write_text('{"customers": 40}', encoding="utf-8")
-            assert main(["serve", "models", "add", "customers", "segments", str(segments), "--store", postgres_url]) == 0
+            assert main(["serve", "models", "add", "customers", "segments", str(segments),
+                         "--store", postgres_url]) == 0
             assert main(["serve", "keys", "add", "kasir", "--store", postgres_url]) == 0
             cli_key = capsys.readouterr().out.splitlines()[1]
             assert api_one.check_key(cli_key) == "kasir"

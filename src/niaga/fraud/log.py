@@ -51,7 +51,8 @@ class DecisionLog:
     def __enter__(self) -> "DecisionLog":
         self.db = connect(self.path, what="the decision log")
         try:
-            if not {"decisions", "resolutions"} <= self.db.tables() or RESUME_COLUMNS.keys() - self.db.columns("decisions"):
+            missing = RESUME_COLUMNS.keys() - self.db.columns("decisions")
+            if missing or not {"decisions", "resolutions"} <= self.db.tables():
                 with self.db.migration_lock():  # API processes starting together add the columns once
                     for statement in SCHEMA:
                         self.db.execute(statement)

@@ -90,8 +90,8 @@ class Database(ABC):
 
     def columns(self, table: str) -> set[str]:
         return {name for (name,) in self.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = current_schema()",
-            [table])}
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = ? AND table_schema = current_schema()", [table])}
 
     def close(self) -> None:
         pass
@@ -174,7 +174,7 @@ class PostgresDatabase(Database):
                             "pip install 'psycopg[binary]'") from None
         self.where = describe(url)
         try:
-            # UTC (beside any options the URL gives): a TIMESTAMP written by one machine means the same instant read on another
+            # UTC (beside any options the URL gives): a TIMESTAMP one machine writes is the same instant on another
             params = psycopg.conninfo.conninfo_to_dict(postgres_url(url))
             params["options"] = (params.get("options", "") + " -c TimeZone=UTC").strip()
             params.setdefault("connect_timeout", 10)
