@@ -151,38 +151,51 @@ def test_processes_share_the_postgresql_tables_while_another_holds_the_warehouse
 
 def test_the_server_serves_from_postgresql(postgres_url, tmp_path):
     """Keys, the registry and the review queue of a running server in PostgreSQL: a key added or revoked by
-    another process counts, the API works the queue that another process logged, and no page shows the URL's
-    password."""
+    another process counts, a model another process registered serves, the API works the queue that another
+    process logged, and no page shows the URL's password."""
     from fastapi.testclient import TestClient
 
     from niaga.config import Settings
-    from niaga.modeling import save_model
     from niaga.serve.app import create_app
-    from niaga.text.classify.tfidf import TfidfTextClassifier
 
-    texts = ["barang bagus sekali mantap", "pengiriman cepat puas", "barang rusak parah kecewa", "lama sekali jelek"]
-    model = TfidfTextClassifier(calibration_cv=2, min_df=1).fit(texts * 4, ["Happy", "Happy", "Anger", "Anger"] * 4)
-    save_model(model, tmp_path / "emotion", labels=model.classes_, task="reviews")
+    segments = tmp_path / "segments"  # a registrable folder: a customer segmentation's output
+    segments.mkdir()
+    (segments / "metrics.json").write_text('{"customers": 40}', encoding="utf-8")
     with Store(postgres_url, warehouse=tmp_path / "w.duckdb") as other_process:
-        other_process.register_model("reviews", "emotion", tmp_path / "emotion")
+        other_process.register_model("customers", "segments", segments)
         key = other_process.add_key("tests")
     with DecisionLog(postgres_url) as log:
         log.append(*transactions(["p-1", "p-2"], [0.9, 0.8], ["review", "review"]))
     # a password in the URL (libpq ignores it under trust authentication) never reaches a page
     url = postgres_url.replace("niaga@", "niaga:s3cret@")
     settings = Settings(store=url, warehouse=tmp_path / "w.duckdb", require_api_key=True)
+    body = {"texts": ["barang bagus bgt"]}
     with TestClient(create_app(settings), headers={"X-API-Key": key}) as client:
-        classified = client.post("/api/v1/reviews/classify", json={"texts": ["barang bagus sekali"]}).json()
-        assert classified["results"][0]["label"] == "Happy" and classified["model"] == "reviews/emotion"
+        assert client.post("/api/v1/text/normalize", json=body).status_code == 200
+        assert client.app.state.services.path("customers", "segments") == segments.resolve()
         queue = client.get("/api/v1/fraud/cases").json()
         assert [case["transaction_id"] for case in queue] == ["p-1", "p-2"]
         assert client.post("/api/v1/fraud/cases/p-1/resolve", json={"label": "fraud"}).status_code == 200
         assert [case["transaction_id"] for case in client.get("/api/v1/fraud/cases").json()] == ["p-2"]
         overview = client.get("/").text
-        assert "niaga:***@" in overview and "s3cret" not in overview
+        assert "niaga:***@" in overview and "s3cret" not in overview and str(segments.resolve()) in overview
         with Store(postgres_url, warehouse=tmp_path / "w.duckdb") as other_process:
             other_process.revoke_key(key.split("_")[1])
         client.app.state.services._keys.clear()  # the key cache would otherwise trust it a few more seconds
-        assert client.post("/api/v1/reviews/classify", json={"texts": ["x"]}).status_code == 401
+        assert client.post("/api/v1/text/normalize", json=body).status_code == 401
     with DecisionLog(postgres_url) as log:
         assert log.resolved_labels().values.tolist() == [["p-1", 1]]
+
+
+def test_a_dropped_postgresql_connection_is_replaced(postgres_url, tmp_path):
+    """PostgreSQL restarted or a proxy dropped the connection: the request that meets it fails, the next works."""
+    import psycopg
+
+    with Store(postgres_url, warehouse=tmp_path / "w.duckdb") as store:
+        key = store.add_key("app")
+        pid = store.ops.fetchone("SELECT pg_backend_pid()")[0]
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        with pytest.raises(psycopg.OperationalError):
+            store.check_key(key)
+        assert store.check_key(key) == "app"

@@ -21,7 +21,6 @@ import pandas as pd
 
 from niaga.errors import DataError
 
-URL_SCHEMES = ("postgresql", "postgres")
 # "postgresql://h/db" that went through pathlib (an argparse type, a Path setting) reads "postgresql:/h/db"
 _URL = re.compile(r"^(postgresql|postgres):/+")
 
@@ -43,17 +42,16 @@ def describe(target: str | Path) -> str:
     if url is None:
         return str(target)
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    query = re.sub(r"(^|&)password=[^&]*", r"\1password=***", parts.query)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 class Database(ABC):
     """A connection to one of the engines; ``?`` placeholders in every statement."""
 
-    dialect: str
     where: str  # the file or (password-less) URL, for messages
 
     @abstractmethod
@@ -99,8 +97,6 @@ class Database(ABC):
 
 class DuckDatabase(Database):
     """A DuckDB connection (opened here from a file, or one the caller already holds)."""
-
-    dialect = "duckdb"
 
     def __init__(self, connection, where: str = "DuckDB"):
         self.db = connection
@@ -164,8 +160,6 @@ class DuckDatabase(Database):
 class PostgresDatabase(Database):
     """A psycopg (v3) connection in autocommit: a statement outside ``transaction()`` lands at once."""
 
-    dialect = "postgresql"
-
     def __init__(self, url: str):
         try:
             import psycopg
@@ -173,14 +167,26 @@ class PostgresDatabase(Database):
             raise DataError("the store is a PostgreSQL URL but psycopg is not installed: "
                             "pip install 'psycopg[binary]'") from None
         self.where = describe(url)
+        self._psycopg = psycopg
+        # UTC (beside any options the URL gives): a TIMESTAMP one machine writes is the same instant on another
+        self._params = psycopg.conninfo.conninfo_to_dict(postgres_url(url))
+        self._params["options"] = (self._params.get("options", "") + " -c TimeZone=UTC").strip()
+        self._params.setdefault("connect_timeout", 10)
+        self._transactions = 0
+        self._connect()
+
+    def _connect(self) -> None:
         try:
-            # UTC (beside any options the URL gives): a TIMESTAMP one machine writes is the same instant on another
-            params = psycopg.conninfo.conninfo_to_dict(postgres_url(url))
-            params["options"] = (params.get("options", "") + " -c TimeZone=UTC").strip()
-            params.setdefault("connect_timeout", 10)
-            self.db = psycopg.connect(autocommit=True, **params)
-        except psycopg.Error as exc:
+            self.db = self._psycopg.connect(autocommit=True, **self._params)
+        except self._psycopg.Error as exc:
             raise DataError(f"{self.where}: cannot connect to PostgreSQL ({str(exc).strip().splitlines()[0]})") from exc
+
+    def _cursor(self):
+        # PostgreSQL restarted or the network dropped the connection: a long-lived server goes on with a new one
+        # (never inside a transaction, whose statements must not land apart)
+        if self.db.broken and not self._transactions:
+            self._connect()
+        return self.db.cursor()
 
     @staticmethod
     def _sql(sql: str, params) -> str:
@@ -188,12 +194,12 @@ class PostgresDatabase(Database):
         return sql.replace("%", "%%").replace("?", "%s") if params else sql
 
     def execute(self, sql, params=()):
-        with self.db.cursor() as cursor:
+        with self._cursor() as cursor:
             cursor.execute(self._sql(sql, params), list(params) or None)
             return cursor.fetchall() if cursor.description else []
 
     def df(self, sql, params=()):
-        with self.db.cursor() as cursor:
+        with self._cursor() as cursor:
             cursor.execute(self._sql(sql, params), list(params) or None)
             names = [column.name for column in cursor.description]
             return pd.DataFrame.from_records(cursor.fetchall(), columns=names, coerce_float=True)
@@ -202,7 +208,7 @@ class PostgresDatabase(Database):
         if frame.empty:
             return 0
         columns = ", ".join(f'"{c}"' for c in frame.columns)
-        with self.db.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        with self._cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for row in zip(*(_python_values(frame[c]) for c in frame.columns)):
                 copy.write_row(row)
         return len(frame)
@@ -213,12 +219,20 @@ class PostgresDatabase(Database):
         return {v for (v,) in self.execute(f'SELECT "{column}" FROM {table} WHERE "{column}" = ANY(?)',
                                            [list(values)])}
 
-    def transaction(self):
-        return self.db.transaction()
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self.db.broken and not self._transactions:
+            self._connect()
+        self._transactions += 1
+        try:
+            with self.db.transaction():
+                yield
+        finally:
+            self._transactions -= 1
 
     @contextlib.contextmanager
     def migration_lock(self) -> Iterator[None]:
-        with self.db.transaction():
+        with self.transaction():
             self.execute("SELECT pg_advisory_xact_lock(?)", [0x6E69616761])  # "niaga"
             yield
 
