@@ -107,7 +107,7 @@ def prepare(config, log: Callable[[str], None] = say) -> None:
 
     with Store(config.store) as store:
         if store.is_empty():
-            log(f"== filling the warehouse {config.store} from the shared data ==")
+            log(f"== filling the warehouse {store.where} from the shared data ==")
             fill_warehouse(store, log)
         registered = {(m.capability, m.name) for m in store.models().itertuples()}
     for (capability, name), train in default_models(config).items():

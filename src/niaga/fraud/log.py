@@ -38,6 +38,9 @@ RESUME_COLUMNS = {"input_row": "BIGINT", "stream": "VARCHAR", "seq": "BIGINT", "
                   "epoch": "DOUBLE PRECISION", "terminal_id": "VARCHAR", "signup_epoch": "DOUBLE PRECISION",
                   "device_id": "VARCHAR", "ip_address": "DOUBLE PRECISION", "source": "VARCHAR", "browser": "VARCHAR",
                   "sex": "VARCHAR", "age": "DOUBLE PRECISION"}
+#: lookups a long log answers without reading it all (on PostgreSQL; DuckDB scans)
+INDEXES = [("decisions", ("transaction_id",)), ("decisions", ("decision",)), ("decisions", ("stream", "seq")),
+           ("resolutions", ("transaction_id",))]
 LABELS = {"fraud": 1, "legit": 0, "1": 1, "0": 0, "genuine": 0}
 
 
@@ -58,6 +61,8 @@ class DecisionLog:
                         self.db.execute(statement)
                     for name in RESUME_COLUMNS.keys() - self.db.columns("decisions"):
                         self.db.execute(f"ALTER TABLE decisions ADD COLUMN IF NOT EXISTS {name} {RESUME_COLUMNS[name]}")
+                    for table, columns in INDEXES:
+                        self.db.index(table, columns)
         except Exception:
             self.db.close()
             raise
@@ -115,7 +120,8 @@ class DecisionLog:
     def _cases_query(self, status: str) -> str:
         where = {"open": "r.transaction_id IS NULL", "resolved": "r.transaction_id IS NOT NULL", "all": "TRUE"}[status]
         return f"""
-            WITH latest AS ({_latest("decisions", "logged_at")}),
+            WITH latest AS ({_latest("decisions", "logged_at", "transaction_id IN "
+                                 "(SELECT transaction_id FROM decisions WHERE decision = 'review')")}),
                  last_resolution AS ({_latest("resolutions", "resolved_at")})
             SELECT d.transaction_id, d.ts, d.customer_id, d.amount, d.fraud_score, d.reasons,
                    CASE r.label WHEN 1 THEN 'fraud' WHEN 0 THEN 'legit' END AS resolution, r.note
@@ -151,7 +157,8 @@ class DecisionLog:
         return {decision: int(n) for decision, n in rows}
 
 
-def _latest(table: str, time_column: str) -> str:
-    """Each transaction's latest row of ``table`` (a subquery rather than DuckDB's QUALIFY, which PostgreSQL lacks)."""
+def _latest(table: str, time_column: str, where: str = "TRUE") -> str:
+    """Each transaction's latest row of ``table`` among those ``where`` picks (a subquery rather than DuckDB's
+    QUALIFY, which PostgreSQL lacks)."""
     return (f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY transaction_id ORDER BY {time_column} DESC) "
-            f"AS latest_rank FROM {table}) AS ranked WHERE latest_rank = 1")
+            f"AS latest_rank FROM {table} WHERE {where}) AS ranked WHERE latest_rank = 1")

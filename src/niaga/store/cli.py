@@ -16,7 +16,8 @@ def register(sub, name: str, help_: str) -> None:
                             + "; ".join(f"{t.name} ({t.description})" for t in TABLES.values()) + ".")
     parser.add_argument("table", choices=list(TABLES), help="the table to load into")
     parser.add_argument("files", nargs="+", metavar="FILE", help="CSV, TSV, Excel, Parquet or JSON-lines files")
-    parser.add_argument("--store", help="the warehouse file (default: the store setting, runs/niaga.duckdb)")
+    parser.add_argument("--store", help="the warehouse file, or a postgresql:// URL for the operational tables "
+                                        "(default: the store setting, runs/niaga.duckdb)")
     parser.add_argument("--pii", choices=("mask", "partial", "pseudonymize", "drop", "off"),
                         help="personal data (names, phones, emails, NIK, cards, accounts, addresses) in personal "
                              "columns and texts: replaced before storing (default: the pii_policy setting, mask)")

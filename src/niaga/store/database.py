@@ -86,6 +86,10 @@ class Database(ABC):
         return {name for (name,) in self.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
 
+    def index(self, table: str, columns: Sequence[str]) -> None:
+        """An index for lookups by ``columns`` where the engine needs one: PostgreSQL. DuckDB needs none (its scans
+        skip blocks by their min / max), and an index would slow its bulk appends."""
+
     def columns(self, table: str) -> set[str]:
         return {name for (name,) in self.execute(
             "SELECT column_name FROM information_schema.columns "
@@ -212,6 +216,9 @@ class PostgresDatabase(Database):
             for row in zip(*(_python_values(frame[c]) for c in frame.columns)):
                 copy.write_row(row)
         return len(frame)
+
+    def index(self, table, columns):
+        self.execute(f"CREATE INDEX IF NOT EXISTS {table}_{'_'.join(columns)} ON {table} ({', '.join(columns)})")
 
     def existing(self, table, column, values):
         if not len(values):

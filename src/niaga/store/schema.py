@@ -123,6 +123,8 @@ def _postgres(sql: str) -> str:
 #: The operational tables' migrations on PostgreSQL (its own ``schema_version``), as ``MIGRATIONS`` is to DuckDB.
 POSTGRES_MIGRATIONS: list[tuple[str, list[str]]] = [
     ("operational tables: events, quarantine, ingested files, model registry, API keys", [
-        _postgres(statement) for statement in MIGRATIONS[0][1]
-        if any(f"EXISTS {name} " in statement for name in (*OPERATIONAL, "ingested_files"))]),
+        *[_postgres(statement) for statement in MIGRATIONS[0][1]
+          if any(f"EXISTS {name} " in statement for name in (*OPERATIONAL, "ingested_files"))],
+        "CREATE INDEX IF NOT EXISTS events_row_hash ON events (row_hash)",  # ingest's duplicate check
+        "CREATE INDEX IF NOT EXISTS models_capability_name ON models (capability, name)"]),
 ]
