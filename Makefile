@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/privacy.py
 	$(BIN)/python benchmarks/vision.py
 	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/store.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -176,6 +176,7 @@ class PostgresDatabase(Database):
         self._params = psycopg.conninfo.conninfo_to_dict(postgres_url(url))
         self._params["options"] = (self._params.get("options", "") + " -c TimeZone=UTC").strip()
         self._params.setdefault("connect_timeout", 10)
+        self._params.setdefault("client_encoding", "UTF8")  # text as str even from a SQL_ASCII database
         self._transactions = 0
         self._connect()
 
