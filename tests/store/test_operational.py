@@ -199,3 +199,31 @@ def test_a_dropped_postgresql_connection_is_replaced(postgres_url, tmp_path):
         with pytest.raises(psycopg.OperationalError):
             store.check_key(key)
         assert store.check_key(key) == "app"
+
+
+def test_insert_keeps_awkward_values_as_they_were(target):
+    """Frames go in by column name and come back equal: tabs, newlines, backslashes, quotes and non-Latin text,
+    missing values of every kind as NULL, whole numbers that arrive as floats into integer columns."""
+    from niaga.store.database import connect
+
+    db = connect(target)
+    try:
+        db.execute("CREATE TABLE awkward (t VARCHAR, n DOUBLE PRECISION, i BIGINT, b BOOLEAN, ts TIMESTAMP)")
+        frame = pd.DataFrame({
+            "t": ["tab\there", "line\nbreak\r\n", "back\\slash \\N", 'quote " \'', "Rp 150.000 – ✓ 漢字", None, ""],
+            "n": [1.5, -0.1, 1e300, 3.0, np.nan, 2 ** 60, 1 / 3],
+            "i": [1.0, 2.0, np.nan, 4.0, 5.0, 6.0, 2.0 ** 53],
+            "b": [True, False, True, True, False, False, True],
+            "ts": pd.to_datetime(["2024-03-01 10:00:00.123456", None, "1999-12-31 23:59:59", "2024-03-01 00:00:00",
+                                  "2024-03-01 00:00:00", "2024-03-01 00:00:00", "2024-03-01 00:00:00"], format="mixed"),
+        })
+        assert db.insert("awkward", frame.iloc[::-1][["ts", "b", "i", "n", "t"]]) == 7  # by name, any order
+        back = db.df("SELECT * FROM awkward ORDER BY n NULLS FIRST, t")
+    finally:
+        db.close()
+    expected = frame.sort_values(["n", "t"], na_position="first").reset_index(drop=True)
+    assert back["t"].tolist() == [None if v is None else v for v in expected["t"]]
+    np.testing.assert_array_equal(back["n"].to_numpy(float), expected["n"].to_numpy(float))
+    np.testing.assert_array_equal(back["i"].to_numpy(float), expected["i"].to_numpy(float))
+    assert back["b"].tolist() == expected["b"].tolist()
+    assert back["ts"].tolist() == expected["ts"].tolist()
