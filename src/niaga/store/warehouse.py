@@ -70,12 +70,8 @@ class Store:
             raise DataError(f"{self.path}: is a directory; the store is a file (e.g. runs/niaga.duckdb)")
         if self.read_only and not self.path.exists():
             raise DataError(f"{self.path}: no store yet (ingest data or run 'niaga run' first)")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = duckdb.connect(str(self.path), read_only=self.read_only)
-        except duckdb.Error as exc:
-            raise DataError(f"{self.path}: cannot open the store ({str(exc).splitlines()[0]})") from exc
-        self._warehouse = DuckDatabase(self._db, str(self.path))
+        self._warehouse = DuckDatabase.open(self.path, read_only=self.read_only)
+        self._db = self._warehouse.db
         if not self.read_only:
             _migrate(self._warehouse, MIGRATIONS)
 
@@ -105,14 +101,8 @@ class Store:
     # -- schema -------------------------------------------------------------------------------------
     @property
     def version(self) -> int:
+        """The warehouse's schema version (migrations run when the store opens)."""
         return _version(self.warehouse)
-
-    def migrate(self) -> int:
-        """Apply the migrations not yet applied, each in one transaction; returns the (warehouse) schema version."""
-        _migrate(self.warehouse, MIGRATIONS)
-        if self.url:
-            _migrate(self.ops, POSTGRES_MIGRATIONS)
-        return self.version
 
     # -- reading ------------------------------------------------------------------------------------
     def table(self, name: str, limit: int | None = None) -> pd.DataFrame:
