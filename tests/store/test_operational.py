@@ -228,3 +228,27 @@ def test_insert_keeps_awkward_values_as_they_were(target):
     np.testing.assert_array_equal(back["i"].to_numpy(float), expected["i"].to_numpy(float))
     assert back["b"].tolist() == expected["b"].tolist()
     assert back["ts"].tolist() == expected["ts"].tolist()
+
+
+def test_processes_starting_together_create_the_schema_once(postgres_url, tmp_path):
+    """API processes of several machines open a fresh database at the same moment: each migration runs once."""
+    import threading
+
+    errors, barrier = [], threading.Barrier(4)
+
+    def start(number: int) -> None:
+        try:
+            barrier.wait()
+            with Store(postgres_url, warehouse=tmp_path / f"w{number}.duckdb") as store, DecisionLog(postgres_url):
+                store.add_key(f"api-{number}")
+        except Exception as exc:  # noqa: BLE001 — collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with Store(postgres_url, warehouse=tmp_path / "w.duckdb") as store:
+        assert store.ops.fetchone("SELECT count(*) FROM schema_version")[0] == 1 and len(store.keys()) == 4

@@ -176,21 +176,24 @@ class Store:
 
 
 def _version(db: Database) -> int:
-    db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, description VARCHAR, "
-               "applied_at TIMESTAMP DEFAULT current_timestamp)")
+    if "schema_version" not in db.tables():
+        return 0
     return int(db.fetchone("SELECT coalesce(max(version), 0) FROM schema_version")[0])
 
 
 def _migrate(db: Database, migrations: list[tuple[str, list[str]]]) -> None:
-    """Apply ``migrations`` not yet applied to ``db``, each in one transaction (on PostgreSQL under a lock: the
-    API processes of several machines may start at once)."""
+    """Apply ``migrations`` not yet applied to ``db``, each in one transaction, under a lock on PostgreSQL (the API
+    processes of several machines may start at once: the first applies it, the others find it applied)."""
     current = _version(db)
     if current > len(migrations):
         raise NiagaError(f"{db.where}: store schema version {current} is newer than this niaga knows "
                          f"({len(migrations)}): upgrade niaga")
-    for number, (description, statements) in enumerate(migrations[current:], start=current + 1):
+    for number in range(current + 1, len(migrations) + 1):
+        description, statements = migrations[number - 1]
         with db.migration_lock():
-            if _version(db) >= number:  # another process applied it meanwhile
+            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, description VARCHAR, "
+                       "applied_at TIMESTAMP DEFAULT current_timestamp)")
+            if _version(db) >= number:
                 continue
             for statement in statements:
                 db.execute(statement)
