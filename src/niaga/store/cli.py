@@ -33,7 +33,7 @@ def ingest_command(args: argparse.Namespace) -> int:
     path = args.store or config.store
     with Store(path) as store:
         results = ingest(store, args.table, args.files, pii_policy=args.pii or config.pii_policy, log=print)
-        total, where = store.count(args.table), store.where
+        total, where = store.count(args.table), store.database(args.table).where
     stored = sum(r.stored for r in results)
     quarantined = sum(r.quarantined for r in results)
     print(f"{stored:,} rows stored, {quarantined:,} quarantined (see the quarantine table); {args.table} now holds "
