@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 	# Debian's redis-server: the stream consumer's tests start one (without it they skip)
 	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) \
 		|| echo "note: redis-server could not be installed: the stream consumer tests will be skipped"
+	# Debian's PostgreSQL: the tests of the operational tables on PostgreSQL start a throwaway cluster (without it they skip)
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) \
+		|| echo "note: postgresql could not be installed: the PostgreSQL store tests will be skipped"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -40,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/analytics_experiment.py
 	$(BIN)/python benchmarks/vision.py
 	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/store.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

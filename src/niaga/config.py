@@ -5,7 +5,7 @@ current directory and from the source checkout, whichever exists first.
 
 The running system (store, models, server) reads ``settings()``: defaults, overridden by a TOML file
 (``NIAGA_CONFIG``, else ``niaga.toml`` in the current directory, section ``[niaga]``), overridden by
-environment variables (``NIAGA_STORE``, ``NIAGA_MODELS``, ``NIAGA_HOST``, ``NIAGA_PORT``,
+environment variables (``NIAGA_STORE``, ``NIAGA_WAREHOUSE``, ``NIAGA_MODELS``, ``NIAGA_HOST``, ``NIAGA_PORT``,
 ``NIAGA_REQUIRE_API_KEY``, ``NIAGA_PII_POLICY``).
 """
 
@@ -55,7 +55,10 @@ def data_path(*parts: str) -> Path:
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    store: Path = Path("runs/niaga.duckdb")  # the embedded warehouse (DuckDB file)
+    # the embedded warehouse (DuckDB file), or a PostgreSQL URL (postgresql://USER@HOST/DB) for the operational
+    # tables (keys, registry, decisions, quarantine, events) that several processes and machines share
+    store: Path | str = Path("runs/niaga.duckdb")
+    warehouse: Path = Path("runs/niaga.duckdb")  # the analytics tables' DuckDB file when the store is PostgreSQL
     models: Path = Path("runs/models")  # where the main job trains its default models
     host: str = "127.0.0.1"
     port: int = 8000
@@ -69,7 +72,8 @@ class Settings:
 
 
 CONFIG_ENV = "NIAGA_CONFIG"
-_SETTING_ENV = {"store": "NIAGA_STORE", "models": "NIAGA_MODELS", "host": "NIAGA_HOST", "port": "NIAGA_PORT",
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+_SETTING_ENV = {"store": "NIAGA_STORE", "warehouse": "NIAGA_WAREHOUSE", "models": "NIAGA_MODELS", "host": "NIAGA_HOST", "port": "NIAGA_PORT",
                 "require_api_key": "NIAGA_REQUIRE_API_KEY", "pii_policy": "NIAGA_PII_POLICY",
                 "stream_backend": "NIAGA_STREAM_BACKEND", "stream_url": "NIAGA_STREAM_URL",
                 "stream_in": "NIAGA_STREAM_IN", "stream_group": "NIAGA_STREAM_GROUP"}
@@ -94,6 +98,9 @@ def settings() -> Settings:
     typed = {}
     for name, value in values.items():
         kind = type(getattr(Settings, name))
+        if name == "store" and isinstance(value, str) and value.startswith(POSTGRES_SCHEMES):
+            typed[name] = value  # a URL, not a path (a Path would fold its "//")
+            continue
         try:
             if kind is bool and isinstance(value, str):
                 if value.strip().lower() not in ("1", "0", "true", "false", "yes", "no"):

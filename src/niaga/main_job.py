@@ -105,9 +105,9 @@ def prepare(config, log: Callable[[str], None] = say) -> None:
     """Fill the warehouse when it is empty and train the default models not yet registered."""
     from niaga.store import Store
 
-    with Store(config.store) as store:
+    with Store(config.store, warehouse=config.warehouse) as store:
         if store.is_empty():
-            log(f"== filling the warehouse {config.store} from the shared data ==")
+            log(f"== filling the warehouse {store.where} from the shared data ==")
             fill_warehouse(store, log)
         registered = {(m.capability, m.name) for m in store.models().itertuples()}
     for (capability, name), train in default_models(config).items():
@@ -117,7 +117,7 @@ def prepare(config, log: Callable[[str], None] = say) -> None:
         log(f"== training the default {capability} model '{name}' into {out} ==")
         start = time.perf_counter()
         train(out)
-        with Store(config.store) as store:
+        with Store(config.store, warehouse=config.warehouse) as store:
             store.register_model(capability, name, out)
         log(f"   {capability}/{name} registered ({time.perf_counter() - start:.0f} s)")
 

@@ -264,8 +264,7 @@ def test_a_replay_killed_midway_resumes_with_nothing_lost_or_scored_twice(handbo
     assert "resumed the stream in" in printed and f"{before:,} transactions were already decided" in printed
     same_answers(replayed(out), replayed(tmp_path / "uninterrupted.csv"))
     with DecisionLog(log) as decisions:
-        counts = decisions.db.execute("SELECT count(*), count(DISTINCT transaction_id), max(seq) FROM decisions"
-                                      ).fetchone()
+        counts = decisions.db.fetchone("SELECT count(*), count(DISTINCT transaction_id), max(seq) FROM decisions")
     assert counts == (len(later), len(later), len(later))
     assert main(command) == 0  # once more: everything already decided, nothing logged twice
     same_answers(replayed(out), replayed(tmp_path / "uninterrupted.csv"))

@@ -68,7 +68,7 @@ def test_resume_from_a_snapshot_and_the_decisions_logged_after_it(model, records
         restarted.journal = []
         results += [restarted.score(r) for r in records[second:]]
         checkpoint.commit_journal()
-        logged = log.db.execute("SELECT transaction_id, count(*) FROM decisions GROUP BY 1").df()
+        logged = log.db.df("SELECT transaction_id, count(*) FROM decisions GROUP BY 1")
     got = outputs(results)
     np.testing.assert_allclose(got["fraud_score"], expected["fraud_score"], atol=1e-12)
     assert got["decision"].tolist() == expected["decision"].tolist()

@@ -1,4 +1,5 @@
-"""The warehouse: migrations, ingest with validation / quarantine / idempotency, registry, API keys, settings."""
+"""The warehouse: migrations, ingest with validation / quarantine / idempotency, registry, API keys, settings;
+the operational tables on DuckDB and on PostgreSQL alike."""
 
 import json
 
@@ -13,9 +14,14 @@ from niaga.store.ingest import ingest
 from niaga.store.schema import MIGRATIONS, TABLES
 
 
-@pytest.fixture()
-def store(tmp_path):
-    with Store(tmp_path / "w.duckdb") as opened:
+@pytest.fixture(params=["duckdb", "postgresql"])
+def store(request, tmp_path):
+    """The warehouse with its operational tables in the same DuckDB file, or in PostgreSQL (analytics in DuckDB)."""
+    if request.param == "postgresql":
+        target = Store(request.getfixturevalue("postgres_url"), warehouse=tmp_path / "w.duckdb")
+    else:
+        target = Store(tmp_path / "w.duckdb")
+    with target as opened:
         yield opened
 
 
@@ -102,7 +108,7 @@ def test_registry_and_api_keys(store, tmp_path):
         store.register_model("reviews", "emotion", tmp_path)  # not a model directory
     key = store.add_key("dashboard")
     assert store.check_key(key) == "dashboard" and store.check_key(key + "x") is None and store.check_key(None) is None
-    assert key.split("_", 2)[2] not in store.db.execute("SELECT hash FROM api_keys").fetchone()[0]  # only a hash
+    assert key.split("_", 2)[2] not in store.ops.fetchone("SELECT hash FROM api_keys")[0]  # only a hash
     store.revoke_key(key.split("_")[1])
     assert store.check_key(key) is None
     with pytest.raises(DataError, match="no active API key"):

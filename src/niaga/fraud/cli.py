@@ -78,7 +78,7 @@ def register(sub, name: str, help_: str) -> None:
 
     cases = commands.add_parser("cases", help="list the review queue, resolve a case, export resolutions as labels")
     cases.add_argument("--model", help="model directory whose decision log to use")
-    cases.add_argument("--log", help="decision log file (default: MODEL/decisions.duckdb)")
+    cases.add_argument("--log", help="decision log file or PostgreSQL URL (default: MODEL/decisions.duckdb)")
     cases.add_argument("--status", choices=("open", "resolved", "all"), default="open",
                        help="which cases to list (default open)")
     cases.add_argument("--limit", type=int, default=50, help="list at most this many, highest score first (default 50)")
@@ -108,7 +108,8 @@ def add_snapshot_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_log_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--log", help="decision log to append to (default: MODEL/decisions.duckdb)")
+    parser.add_argument("--log", help="decision log file or PostgreSQL URL to append to "
+                                      "(default: MODEL/decisions.duckdb)")
     parser.add_argument("--no-log", action="store_true", help="do not log the decisions")
 
 
@@ -220,13 +221,14 @@ def cases_command(args: argparse.Namespace) -> int:
     from niaga.errors import NiagaError
     from niaga.fraud.log import DecisionLog
     from niaga.fraud.pipeline import default_log
+    from niaga.store.database import postgres_url
 
     if not args.log and not args.model:
         raise NiagaError("give --model DIR (its decision log) or --log FILE")
     path = args.log or default_log(args.model)
     from pathlib import Path
 
-    if not Path(path).exists():
+    if not postgres_url(path) and not Path(path).exists():
         raise NiagaError(f"{path}: no decision log yet (score or replay with this model first)")
     with DecisionLog(path) as decision_log:
         if args.resolve:

@@ -24,6 +24,7 @@ from niaga.fraud.scorer import OUTPUT_COLUMNS, FraudScorer, when
 from niaga.fraud.state import STATE_FILE, write_state
 from niaga.modeling import (fingerprint, load_model, overlap_note, row_hashes, save_model, sha256_file,
                             training_overlap)
+from niaga.store.database import describe
 
 RULES_FILE = "rules.yaml"
 INVALID_ROWS_FILE = "invalid_rows.csv"
@@ -220,7 +221,7 @@ def log_decisions(path: str | Path | None, canonical: pd.DataFrame, scored: pd.D
 def say_logged(path, added: int, log: Callable | None) -> None:
     with DecisionLog(path) as decision_log:
         total, open_cases = sum(decision_log.counts().values()), decision_log.case_count("open")
-    _say(log, f"logged {added:,} decisions to {path} (now {total:,}; {open_cases:,} open review cases: "
+    _say(log, f"logged {added:,} decisions to {describe(path)} (now {total:,}; {open_cases:,} open review cases: "
               "'niaga fraud cases'; --no-log to skip)")
 
 

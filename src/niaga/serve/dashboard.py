@@ -19,6 +19,7 @@ from niaga.analytics.overview import business_overview
 from niaga.errors import NiagaError
 from niaga.serve import overview_panels
 from niaga.serve.routers import customers, fraud, recommend, reviews, social, vision
+from niaga.store.database import describe
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -70,7 +71,8 @@ def overview(request: Request, start: str = "", end: str = "", freq: str = "week
                 products=data.top_products.to_dict("records"), complaints=data.complaints, segments=segments,
                 open_cases=open_cases, forecast=overview_panels.forecast(service),
                 feedback=overview_panels.feedback(service), error=error,
-                store=service.settings.store, counts=service.read(lambda store: store.counts()))
+                store=describe(service.settings.store),  # a PostgreSQL URL without its password
+                counts=service.read(lambda store: store.counts()))
 
 
 def _day(text: str, name: str) -> dt.date | None:

@@ -44,7 +44,7 @@ class Metrics:
 class Services:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.store = Store(settings.store).open()
+        self.store = Store(settings.store, warehouse=settings.warehouse).open()
         self.metrics = Metrics()
         self._models: dict[tuple[str, str], Any] = {}
         self._keys: dict[str, tuple[str, float]] = {}

@@ -16,7 +16,8 @@ def register(sub, name: str, help_: str) -> None:
                             + "; ".join(f"{t.name} ({t.description})" for t in TABLES.values()) + ".")
     parser.add_argument("table", choices=list(TABLES), help="the table to load into")
     parser.add_argument("files", nargs="+", metavar="FILE", help="CSV, TSV, Excel, Parquet or JSON-lines files")
-    parser.add_argument("--store", help="the warehouse file (default: the store setting, runs/niaga.duckdb)")
+    parser.add_argument("--store", help="the warehouse file, or a postgresql:// URL for the operational tables "
+                                        "(default: the store setting, runs/niaga.duckdb)")
     parser.add_argument("--pii", choices=("mask", "partial", "pseudonymize", "drop", "off"),
                         help="personal data (names, phones, emails, NIK, cards, accounts, addresses) in personal "
                              "columns and texts: replaced before storing (default: the pii_policy setting, mask)")
@@ -32,9 +33,9 @@ def ingest_command(args: argparse.Namespace) -> int:
     path = args.store or config.store
     with Store(path) as store:
         results = ingest(store, args.table, args.files, pii_policy=args.pii or config.pii_policy, log=print)
-        total = store.counts()
+        total, where = store.count(args.table), store.database(args.table).where
     stored = sum(r.stored for r in results)
     quarantined = sum(r.quarantined for r in results)
     print(f"{stored:,} rows stored, {quarantined:,} quarantined (see the quarantine table); {args.table} now holds "
-          f"{total[args.table]:,} rows in {path}")
+          f"{total:,} rows in {where}")
     return 0

@@ -129,8 +129,8 @@ def ingest(store: Store, table_name: str, paths: Iterable[str | Path], pii_polic
         if not path.is_file():
             raise DataError(f"{path}: file not found")
         sha = sha256_file(path)
-        seen = store.db.execute("SELECT ingested_at FROM ingested_files WHERE sha256 = ? AND table_name = ?",
-                                [sha, table.name]).fetchone()
+        seen = store.database(table.name).fetchone(
+            "SELECT ingested_at FROM ingested_files WHERE sha256 = ? AND table_name = ?", [sha, table.name])
         result = IngestResult(table.name, str(path))
         if seen:
             result.already_ingested = True
@@ -146,11 +146,10 @@ def _ingest_file(store: Store, table: Table, path: Path, sha: str, result: Inges
     frame = read_table(path)
     result.rows = len(frame)
     columns = [c.name for c in table.columns]
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    insert = f"INSERT INTO {table.name} ({quoted}, extra, row_hash, source_file, source_row) SELECT * FROM new_rows"
+    db = store.database(table.name)
     seen: Counter = Counter()
-    store.db.execute("BEGIN TRANSACTION")  # a file lands whole or not at all
-    try:
+    quarantined = []
+    with db.transaction():  # a file lands whole or not at all
         for start in tqdm(range(0, max(len(frame), 1), CHUNK_ROWS), desc=f"ingesting {path.name}", unit="chunk",
                           disable=not progress or len(frame) <= CHUNK_ROWS):
             rows, quarantine = validate(frame.iloc[start:start + CHUNK_ROWS], table, path)
@@ -161,30 +160,18 @@ def _ingest_file(store: Store, table: Table, path: Path, sha: str, result: Inges
             good["row_hash"] = row_hashes(good, table, seen)
             fresh = ~good["row_hash"].duplicated()
             if len(good):
-                store.db.register("candidate_hashes", good[["row_hash"]])
-                stored = {h for (h,) in store.db.execute(
-                    f"SELECT row_hash FROM {table.name} WHERE row_hash IN (SELECT row_hash FROM candidate_hashes)"
-                ).fetchall()}
-                store.db.unregister("candidate_hashes")
-                fresh &= ~good["row_hash"].isin(stored)
+                fresh &= ~good["row_hash"].isin(db.existing(table.name, "row_hash", good["row_hash"].tolist()))
             new = good[fresh].assign(source_file=str(path))
             result.duplicates += int((~fresh).sum())
-            if len(new):
-                store.db.register("new_rows", new[columns + ["extra", "row_hash", "source_file", "source_row"]])
-                store.db.execute(insert)
-                store.db.unregister("new_rows")
+            db.insert(table.name, new[columns + ["extra", "row_hash", "source_file", "source_row"]])
             if len(quarantine):
-                lines = quarantine.assign(table_name=table.name, source_file=str(path))
-                store.db.register("bad_rows", lines[["table_name", "source_file", "source_row", "field", "reason", "raw"]])
-                store.db.execute("INSERT INTO quarantine (table_name, source_file, source_row, field, reason, raw) "
-                                 "SELECT * FROM bad_rows")
-                store.db.unregister("bad_rows")
+                quarantined.append(quarantine.assign(table_name=table.name, source_file=str(path)))
             result.stored += len(new)
             result.quarantined += int(np.asarray(bad).sum())  # rows; quarantine has a line per problem
-        store.db.execute("INSERT INTO ingested_files (sha256, table_name, source_file, rows_stored, rows_quarantined, "
-                         "rows_duplicate) VALUES (?, ?, ?, ?, ?, ?)",
-                         [sha, table.name, str(path), result.stored, result.quarantined, result.duplicates])
-        store.db.execute("COMMIT")
-    except Exception:
-        store.db.execute("ROLLBACK")
-        raise
+        # last before the commit: when the quarantine lives in PostgreSQL and the table in DuckDB, a failed commit
+        # of the rows then leaves (repeatable) quarantine lines at worst, never rows whose reasons are lost
+        if quarantined:
+            store.add_quarantine(pd.concat(quarantined, ignore_index=True))
+        db.execute("INSERT INTO ingested_files (sha256, table_name, source_file, rows_stored, rows_quarantined, "
+                   "rows_duplicate) VALUES (?, ?, ?, ?, ?, ?)",
+                   [sha, table.name, str(path), result.stored, result.quarantined, result.duplicates])

@@ -119,3 +119,23 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ("events: recommendations shown, clicks and orders with request id, source, experiment arm, position, value", [
         f'ALTER TABLE events ADD COLUMN IF NOT EXISTS "{c.name}" {c.sql}' for c in EVENT_TRACKING_COLUMNS]),
 ]
+
+#: The tables a running system writes while it serves (plus the fraud decision log, ``niaga.fraud.log``):
+#: with ``store = "postgresql://…"`` they live in PostgreSQL, which many processes on many machines share;
+#: the other business tables stay in the DuckDB warehouse, the analytics engine. ``ingested_files`` is kept
+#: beside each table's rows (a file lands with its bookkeeping or not at all).
+OPERATIONAL = ("api_keys", "models", "quarantine", "events")
+
+
+def _postgres(sql: str) -> str:
+    return sql.replace(" DOUBLE", " DOUBLE PRECISION")  # PostgreSQL's name for DuckDB's DOUBLE
+
+
+#: The operational tables' migrations on PostgreSQL (its own ``schema_version``), as ``MIGRATIONS`` is to DuckDB.
+POSTGRES_MIGRATIONS: list[tuple[str, list[str]]] = [
+    ("operational tables: events, quarantine, ingested files, model registry, API keys", [
+        *[_postgres(statement) for statement in MIGRATIONS[0][1]
+          if any(f"EXISTS {name} " in statement for name in (*OPERATIONAL, "ingested_files"))],
+        "CREATE INDEX IF NOT EXISTS events_row_hash ON events (row_hash)",  # ingest's duplicate check
+        "CREATE INDEX IF NOT EXISTS models_capability_name ON models (capability, name)"]),
+]
