@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/privacy.py
 	$(BIN)/python benchmarks/analytics_experiment.py
 	$(BIN)/python benchmarks/vision.py
+	$(BIN)/python benchmarks/vision_duplicates.py --model runs/bench-vision-fashion
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/store.py
 
