@@ -1,0 +1,92 @@
+"""The saved demand model: the forecaster the holdout picked (or the one asked for) and the price response.
+
+``kind="auto"`` fits every candidate and keeps the one with the lowest MASE on the last ``horizon`` periods
+held out (the same holdout that calibrates the intervals), so the default is what the backtest picks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from niaga.analytics.forecast.base import LEVELS, QUANTILES, DemandPanel
+from niaga.analytics.forecast.calendar import next_periods
+from niaga.analytics.forecast.global_lgbm import GlobalLGBMForecaster
+from niaga.analytics.forecast.price import PriceResponse
+from niaga.analytics.forecast.statistical import KINDS, StatisticalForecaster
+from niaga.modeling import NiagaModel
+
+CANDIDATES = ("lgbm", *KINDS)
+PREDICTION_COLUMNS = ["item", "period", "forecast", "lo_80", "hi_80", "lo_95", "hi_95"]
+
+
+def make_forecaster(kind: str, horizon: int):
+    if kind == "lgbm":
+        return GlobalLGBMForecaster(horizon=horizon)
+    if kind in KINDS:
+        return StatisticalForecaster(kind=kind, horizon=horizon)
+    raise ValueError(f"unknown forecaster {kind!r}: expected auto or one of {', '.join(CANDIDATES)}")
+
+
+class DemandModel(NiagaModel, BaseEstimator):
+    """Per-item demand forecasts with intervals, and the price response.
+
+    Learned state: ``forecaster_``, ``kind_`` (the forecaster kept), ``holdout_mase_`` (candidate → MASE on
+    the holdout), ``price_``, ``freq_``, ``last_period_`` and ``gap_`` (the first forecast period is
+    ``gap_ + 1`` periods after ``last_period_``), ``last_day_``.
+    """
+
+    task = "forecast"
+
+    def __init__(self, kind: str = "auto", horizon: int = 8, candidates: tuple = CANDIDATES):
+        self.kind = kind
+        self.horizon = horizon
+        self.candidates = candidates
+
+    def fit(self, panel: DemandPanel, y=None, log=None):
+        kinds = list(self.candidates) if self.kind == "auto" else [self.kind]
+        fitted, self.holdout_mase_ = {}, {}
+        for kind in kinds:
+            if log:
+                log(f"fitting {kind} on {len(panel):,} items × {panel.quantity.shape[1]} periods")
+            fitted[kind] = make_forecaster(kind, int(self.horizon)).fit(panel)
+            score = fitted[kind].holdout_mase_
+            self.holdout_mase_[kind] = None if score is None else round(score, 4)
+        scored = {k: v for k, v in self.holdout_mase_.items() if v is not None}
+        self.kind_ = min(scored, key=scored.get) if scored else kinds[0]
+        self.forecaster_ = fitted[self.kind_]
+        self.price_ = PriceResponse().fit(panel)
+        self.freq_ = panel.freq
+        self.last_period_ = str(panel.periods[-1].date())
+        self.last_day_ = str(pd.Timestamp(panel.last_day).date())
+        self.gap_ = int(panel.gap)
+        return self
+
+    @property
+    def items(self) -> np.ndarray:
+        return self.forecaster_.items_
+
+    def future_periods(self, horizon: int) -> pd.DatetimeIndex:
+        return next_periods(pd.Timestamp(self.last_period_), horizon + self.gap_, self.freq_)[self.gap_:]
+
+    def forecast(self, horizon: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        return self.forecaster_.predict(horizon or int(self.horizon), gap=self.gap_)
+
+    def predict(self, horizon: int | None = None) -> pd.DataFrame:
+        """One row per item and period: item, period (ISO date of its start), forecast, lo_80, hi_80, lo_95, hi_95."""
+        horizon = int(horizon or self.horizon)
+        mean, bounds = self.forecast(horizon)
+        periods = self.future_periods(horizon)
+        n = len(self.items)
+        frame = pd.DataFrame({"item": np.repeat(self.items, horizon),
+                              "period": np.tile([p.date().isoformat() for p in periods], n),
+                              "forecast": mean.ravel()})
+        for level, (low, high) in LEVELS.items():
+            for name, q in ((f"lo_{level}", low), (f"hi_{level}", high)):
+                frame[name] = (bounds[:, :, QUANTILES.index(q)].ravel() if bounds is not None else np.nan)
+        frame["lo_80"] = np.minimum(frame["lo_80"], frame["forecast"])
+        frame["lo_95"] = np.minimum(frame["lo_95"], frame["lo_80"])
+        frame["hi_80"] = np.maximum(frame["hi_80"], frame["forecast"])
+        frame["hi_95"] = np.maximum(frame["hi_95"], frame["hi_80"])
+        return frame[PREDICTION_COLUMNS].round(3)
