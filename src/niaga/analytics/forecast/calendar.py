@@ -38,7 +38,7 @@ def period_start(dates: pd.Series | pd.DatetimeIndex, freq: str) -> pd.Series:
     if freq == "D":
         return dates
     if freq == "W":
-        return dates - pd.to_timedelta(dates.dt.weekday, unit="D")
+        return dates - pd.to_timedelta(dates.dt.day_of_week, unit="D")
     return dates - pd.to_timedelta(dates.dt.day - 1, unit="D")
 
 

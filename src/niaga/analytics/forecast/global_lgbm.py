@@ -142,7 +142,7 @@ class GlobalLGBMForecaster(DemandForecaster):
         context = min(T, 2 * SEASON[panel.freq] + 30)  # enough for a season ago and the longest mean
         self.quantity_ = panel.quantity[:, -context:]
         self.price_ = panel.price[:, -context:]
-        self.periods_ = panel.periods[-context:].asi8
+        self.periods_ = np.array([p.date().isoformat() for p in panel.periods[-context:]])  # ISO dates: no unit to mix up
         self.freq_ = panel.freq
 
     def _model(self):
@@ -158,7 +158,7 @@ class GlobalLGBMForecaster(DemandForecaster):
         from niaga.analytics.forecast.base import DemandPanel
 
         steps = horizon + gap
-        periods = pd.DatetimeIndex(self.periods_)
+        periods = pd.DatetimeIndex(pd.to_datetime(self.periods_))
         future = next_periods(periods[-1], steps, self.freq_)
         calendar = calendar_features(future, self.freq_).to_numpy(dtype=np.float32)
         panel = DemandPanel(self.items_, periods, self.quantity_, self.price_, self.freq_, periods[-1])
