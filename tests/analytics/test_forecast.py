@@ -14,32 +14,10 @@ from niaga.cli import main
 from niaga.errors import DataError
 
 
-def synthetic_log(weeks: int = 30, seed: int = 0) -> pd.DataFrame:
-    """Daily sales from 2023-01-02 (a Monday) for ``weeks`` weeks, ending on a Friday: item A with a fixed
-    price and a weekly rhythm, item B whose price moves and whose demand follows price ** -2, item C intermittent.
-    Plus a cancellation, a return and a duplicate of a real line."""
-    rng = np.random.default_rng(seed)
-    days = pd.date_range("2023-01-02", periods=weeks * 7 - 2, freq="D")
-    rows = []
-    for i, day in enumerate(days):
-        rows.append(("A", day, int(rng.poisson(20 + 10 * (day.weekday() < 2))), 5.0))
-        price = [8.0, 10.0, 12.0][(i // 7) % 3]
-        rows.append(("B", day, int(rng.poisson(3000 / price ** 2)) + 1, price))
-        if rng.random() < 0.2:
-            rows.append(("C", day, int(rng.integers(1, 4)), 2.0))
-    frame = pd.DataFrame(rows, columns=["StockCode", "InvoiceDate", "Quantity", "UnitPrice"])
-    frame["InvoiceNo"] = [f"{536000 + i}" for i in range(len(frame))]
-    frame["CustomerID"] = 12345.0
-    extra = pd.DataFrame([
-        {"StockCode": "A", "InvoiceDate": days[3], "Quantity": -500, "UnitPrice": 5.0, "InvoiceNo": "C999", "CustomerID": 1.0},
-        {"StockCode": "A", "InvoiceDate": days[4], "Quantity": -7, "UnitPrice": 5.0, "InvoiceNo": "999", "CustomerID": 1.0}])
-    return pd.concat([frame, extra, frame.iloc[[0]]], ignore_index=True)
-
-
 @pytest.fixture(scope="module")
-def log_file(tmp_path_factory):
+def log_file(tmp_path_factory, make_log):
     path = tmp_path_factory.mktemp("forecast") / "orders.csv"
-    synthetic_log().to_csv(path, index=False)
+    make_log().to_csv(path, index=False)
     return path
 
 
@@ -51,8 +29,8 @@ def trained(log_file, tmp_path_factory):
     return out
 
 
-def test_cleaning_and_weekly_panel():
-    lines, counts = pipeline.demand_lines(synthetic_log())
+def test_cleaning_and_weekly_panel(make_log):
+    lines, counts = pipeline.demand_lines(make_log())
     assert counts == {"cancellation (invoice starting with C)": 1, "return (zero or negative quantity)": 1,
                       "exact duplicate line": 1}
     panel = pipeline.build_panel(lines, "W")
@@ -63,9 +41,9 @@ def test_cleaning_and_weekly_panel():
     assert panel.quantity[0, 0] == lines[(lines["item"] == "A") & (lines["date"] < "2023-01-09")]["quantity"].sum()
 
 
-def test_missing_item_column_is_named():
+def test_missing_item_column_is_named(make_log):
     with pytest.raises(DataError, match="item"):
-        pipeline.demand_lines(synthetic_log().drop(columns=["StockCode"]))
+        pipeline.demand_lines(make_log().drop(columns=["StockCode"]))
 
 
 def test_predict_cli_periods_and_intervals(trained, tmp_path):

@@ -91,8 +91,8 @@ class GlobalLGBMForecaster(DemandForecaster):
     name = "lgbm"
     transient_state = ("_booster",)
 
-    def _rows(self, panel: DemandPanel, steps: range, origins: np.ndarray, calendar, train: bool):
-        features, level = origin_features(panel.quantity, panel.price)
+    def _rows(self, panel: DemandPanel, steps: range, origins: np.ndarray, calendar, train: bool, computed=None):
+        features, level = computed or origin_features(panel.quantity, panel.price)
         season = SEASON[panel.freq]
         q = panel.quantity
         n, T = q.shape
@@ -164,8 +164,10 @@ class GlobalLGBMForecaster(DemandForecaster):
         panel = DemandPanel(self.items_, periods, self.quantity_, self.price_, self.freq_, periods[-1])
         T = self.quantity_.shape[1]
         out = np.zeros((len(self.items_), steps))
+        computed = origin_features(self.quantity_, self.price_)
         for h in range(1, steps + 1):
-            X, _, level = self._rows(panel, range(h, h + 1), np.array([T - 1]), calendar, train=False)
+            X, _, level = self._rows(panel, range(h, h + 1), np.array([T - 1]), calendar, train=False,
+                                     computed=computed)
             existed = ~np.isnan(self.quantity_[:, T - 1])
             out[existed, h - 1] = self._model().predict(X, num_threads=1) * level[existed, T - 1]
         return out[:, gap:]

@@ -47,14 +47,20 @@ class DemandModel(NiagaModel, BaseEstimator):
     def fit(self, panel: DemandPanel, y=None, log=None):
         kinds = list(self.candidates) if self.kind == "auto" else [self.kind]
         fitted, self.holdout_mase_ = {}, {}
-        for kind in kinds:
+        fitted_kinds = kinds if self.kind != "auto" or panel.quantity.shape[1] > 2 * int(self.horizon) + 2 \
+            else [k for k in kinds if k == "moving_average"] or kinds[:1]
+        for kind in fitted_kinds:
             if log:
                 log(f"fitting {kind} on {len(panel):,} items × {panel.quantity.shape[1]} periods")
             fitted[kind] = make_forecaster(kind, int(self.horizon)).fit(panel)
             score = fitted[kind].holdout_mase_
             self.holdout_mase_[kind] = None if score is None else round(score, 4)
         scored = {k: v for k, v in self.holdout_mase_.items() if v is not None}
-        self.kind_ = min(scored, key=scored.get) if scored else kinds[0]
+        # too short to hold out: the 4-period moving average, the sturdiest choice on little history
+        fallback = "moving_average" if "moving_average" in kinds else kinds[0]
+        self.kind_ = min(scored, key=scored.get) if scored else fallback
+        if not scored and log:
+            log(f"the history is too short to hold out {self.horizon} periods: kept {self.kind_}, without intervals")
         self.forecaster_ = fitted[self.kind_]
         self.price_ = PriceResponse().fit(panel)
         self.freq_ = panel.freq
