@@ -122,7 +122,7 @@ def test_evaluate_cli_reports_every_model(log_file, tmp_path):
     assert main(["forecast", "evaluate", "--data", str(log_file), "--horizon", "4", "--report", str(report),
                  "--origins", "2", "--models", "moving_average,croston,ets,seasonal_naive"]) == 0
     metrics = json.loads((report / "metrics.json").read_text())
-    assert set(metrics["models"]) == {"moving_average", "croston", "ets", "seasonal_naive"}
+    assert set(metrics["models"]) == {"moving_average", "croston", "ets", "seasonal_naive", "auto"}
     for row in metrics["models"].values():
         assert row["mase"] > 0 and 0 <= row["coverage_80"] <= 1
     assert (report / "report.md").exists() and (report / "mase.png").exists()

@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
+from threadpoolctl import threadpool_limits
 
 from niaga.data.io import read_table, write_table
 from niaga.data.transactions import CANCELLATION, RETURN, classify_lines, read_log
@@ -51,13 +52,15 @@ class ChurnModel(NiagaModel, ClassifierMixin, BaseEstimator):
         self.model_ = HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=self.learning_rate,
                                                      max_leaf_nodes=self.max_leaf_nodes, l2_regularization=1.0,
                                                      random_state=self.seed)
-        self.model_.fit(np.asarray(X[FEATURES], dtype=float), np.asarray(y, dtype=int))
+        with threadpool_limits(1):  # OpenMP threads on 2 busy cores cost far more than they save on this size
+            self.model_.fit(np.asarray(X[FEATURES], dtype=float), np.asarray(y, dtype=int))
         self.classes_ = self.model_.classes_
         self.days_ = int(self.days)
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return self.model_.predict_proba(np.asarray(X[FEATURES], dtype=float))
+        with threadpool_limits(1):
+            return self.model_.predict_proba(np.asarray(X[FEATURES], dtype=float))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)

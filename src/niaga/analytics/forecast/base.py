@@ -66,16 +66,27 @@ def mase_scale(quantity: np.ndarray) -> np.ndarray:
     return scales
 
 
+def recent_level(quantity: np.ndarray, periods: int = 13) -> np.ndarray:
+    """Per item: mean units over its last ``periods`` observed periods (0 when none)."""
+    window = quantity[:, -periods:]
+    counts = (~np.isnan(window)).sum(axis=1)
+    return np.where(counts > 0, np.nansum(window, axis=1) / np.maximum(counts, 1), 0.0)
+
+
 class DemandForecaster(NiagaModel, BaseEstimator):
     """Base of every forecaster: ``fit(panel)``, ``predict_mean(horizon)``, ``predict(horizon)``.
 
-    Learned state of the base: ``items_``, ``scale_`` (per item), ``quantiles_`` (horizon × QUANTILES of the
-    scaled holdout errors; None when the panel was too short to hold out), ``holdout_mase_`` (their mean
-    absolute value: the MASE on the holdout, which picks the default model).
+    Learned state of the base: ``items_``, ``scale_`` (per item), ``quantiles_`` (QUANTILES of the scaled
+    holdout errors per band of recent volume and step: bands × horizon × QUANTILES; None when the panel was
+    too short to hold out), ``band_edges_`` and ``level_`` (each item's recent volume, which picks its band),
+    ``holdout_mase_`` (the mean absolute scaled error: the MASE on the holdout, which picks the default model).
     """
 
     task = "forecast"
     name = "base"
+
+    #: bands of recent sales volume with intervals of their own
+    bands = 4
 
     def __init__(self, horizon: int = 8, calibrate: bool = True):
         self.horizon = horizon
@@ -102,10 +113,19 @@ class DemandForecaster(NiagaModel, BaseEstimator):
                 np.array([np.flatnonzero(panel.items == item)[0] for item in early.items])
             actual = panel.quantity[rows, -horizon:]
             errors = (actual - predicted) / mase_scale(early.quantity)[:, None]
-            self.quantiles_ = np.nanquantile(errors, QUANTILES, axis=0).T  # horizon × quantiles
+            # Mondrian conformal: quantiles per band of recent sales volume, as a fast seller's scaled errors
+            # are not distributed like those of an item that sells twice a quarter
+            level = recent_level(early.quantity)
+            self.band_edges_ = np.unique(np.quantile(level, np.linspace(0, 1, self.bands + 1)[1:-1]))
+            band = np.searchsorted(self.band_edges_, level, side="right")
+            overall = np.nanquantile(errors, QUANTILES, axis=0).T  # horizon × quantiles
+            self.quantiles_ = np.stack([np.nanquantile(errors[band == b], QUANTILES, axis=0).T
+                                        if (band == b).sum() >= 20 else overall
+                                        for b in range(len(self.band_edges_) + 1)])  # bands × horizon × quantiles
             self.holdout_mase_ = float(np.nanmean(np.abs(errors)))
         self.items_ = np.asarray(panel.items).astype(str)
         self.scale_ = mase_scale(panel.quantity)
+        self.level_ = recent_level(panel.quantity)
         self._fit(panel)
         return self
 
@@ -115,9 +135,10 @@ class DemandForecaster(NiagaModel, BaseEstimator):
         mean = np.clip(self.predict_mean(horizon, gap), 0, None)
         if self.quantiles_ is None:
             return mean, None
-        steps = np.minimum(np.arange(gap, gap + horizon), len(self.quantiles_) - 1)
-        q = self.quantiles_[steps]  # horizon × quantiles
-        bounds = mean[:, :, None] + self.scale_[:, None, None] * q[None, :, :]
+        steps = np.minimum(np.arange(gap, gap + horizon), self.quantiles_.shape[1] - 1)
+        band = np.searchsorted(self.band_edges_, self.level_, side="right")
+        q = self.quantiles_[band][:, steps, :]  # items × horizon × quantiles
+        bounds = mean[:, :, None] + self.scale_[:, None, None] * q
         return mean, np.clip(bounds, 0, None)
 
 

@@ -11,17 +11,20 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from niaga.analytics.forecast.base import LEVELS, QUANTILES, DemandPanel
+from niaga.analytics.forecast.blend import BlendForecaster
 from niaga.analytics.forecast.calendar import next_periods
 from niaga.analytics.forecast.global_lgbm import GlobalLGBMForecaster
 from niaga.analytics.forecast.price import PriceResponse
 from niaga.analytics.forecast.statistical import KINDS, StatisticalForecaster
 from niaga.modeling import NiagaModel
 
-CANDIDATES = ("lgbm", *KINDS)
+CANDIDATES = ("lgbm_ets", "lgbm", *KINDS)
 PREDICTION_COLUMNS = ["item", "period", "forecast", "lo_80", "hi_80", "lo_95", "hi_95"]
 
 
 def make_forecaster(kind: str, horizon: int):
+    if kind == "lgbm_ets":
+        return BlendForecaster(horizon=horizon, statistical="ets")
     if kind == "lgbm":
         return GlobalLGBMForecaster(horizon=horizon)
     if kind in KINDS:

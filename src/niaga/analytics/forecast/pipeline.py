@@ -247,7 +247,8 @@ def backtest(panel: DemandPanel, horizon: int = 8, origins: int = 3, models: tup
         origin = str(panel.periods[start].date())
         for kind in models:
             log(f"origin {origin}: {kind} on {len(history):,} items")
-            mean, bounds = make_forecaster(kind, horizon).fit(history).predict(horizon)
+            forecaster = make_forecaster(kind, horizon).fit(history)
+            mean, bounds = forecaster.predict(horizon)
             forecasts.setdefault(kind, {})[origin] = (history.items[scored], mean[scored],
                                                       None if bounds is None else bounds[scored], actual[scored])
             error = np.abs(mean - actual).mean(axis=1) / scale
@@ -262,8 +263,22 @@ def backtest(panel: DemandPanel, horizon: int = 8, origins: int = 3, models: tup
             rows.append(pd.DataFrame({"origin": origin, "model": kind, "item": history.items, "mase": error,
                                       "forecast": mean.sum(axis=1), "actual": actual.sum(axis=1),
                                       "coverage_80": inside[80], "coverage_95": inside[95],
-                                      "weight": weight})[scored])
+                                      "weight": weight, "holdout_mase": forecaster.holdout_mase_})[scored])
     return pd.concat(rows, ignore_index=True), forecasts
+
+
+def with_auto(errors: pd.DataFrame) -> pd.DataFrame:
+    """The errors with rows for ``auto``: at each origin, the model ``train`` would have kept there (the lowest
+    MASE on the periods just before the origin; nothing after the origin decides it)."""
+    scored = errors.dropna(subset=["holdout_mase"])
+    if scored.empty:
+        return errors
+    picks = scored.groupby("origin")[["model", "holdout_mase"]].apply(
+        lambda block: block.loc[block["holdout_mase"].idxmin(), "model"])
+    auto = pd.concat([errors[(errors["origin"] == origin) & (errors["model"] == model)].assign(model="auto",
+                                                                                             picked=model)
+                      for origin, model in picks.items()])
+    return pd.concat([errors, auto], ignore_index=True)
 
 
 def summarize(errors: pd.DataFrame) -> pd.DataFrame:
@@ -290,5 +305,6 @@ def evaluate(panel: DemandPanel, report: str | Path, horizon: int = 8, origins: 
         early = panel.head(panel.quantity.shape[1] - horizon * origins)  # ranked on what the first origin saw
         items = early.items[np.argsort(-revenue(early))[:top_items]]
     errors, _ = backtest(panel, horizon, origins, models, items, log)
+    errors = with_auto(errors) if len(models) > 1 else errors
     table = summarize(errors)
     return write_backtest_report(report, table, errors, panel, horizon, origins)

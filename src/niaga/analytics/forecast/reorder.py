@@ -1,8 +1,9 @@
 """Reorder points and quantities from the forecast distribution, and the simulation that checks them.
 
 Demand over the lead time is the sum of the forecasts of the periods it covers (a part period counts in
-part); its spread comes from each period's 80 % interval (width / 2.563 standard deviations: a normal
-approximation), periods taken as independent. At service level α (the chance of no stock-out in a cycle):
+part); its spread comes from the upper half of each period's 95 % interval ((hi_95 − forecast) / 1.96
+standard deviations: demand is skewed to the right and only the upper tail runs a shop out of stock),
+periods taken as independent. At service level α (the chance of no stock-out in a cycle):
 safety stock = z(α) · σ over the lead time; reorder point = lead-time demand + safety stock; an item at or
 below its reorder point is ordered up to the demand over the lead time and one review period plus its safety
 stock.
@@ -14,14 +15,15 @@ import numpy as np
 from scipy import stats
 
 PERIOD_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
-Z_80 = float(stats.norm.ppf(0.90))
+Z_95 = float(stats.norm.ppf(0.975))
 
 
 def period_sigma(mean: np.ndarray, bounds: np.ndarray | None) -> np.ndarray:
-    """items × periods standard deviation of demand: from the 80 % interval, else Poisson (√mean)."""
+    """items × periods standard deviation of demand: from the upper half of the 95 % interval (bounds' last
+    quantile, 0.975), else Poisson (√mean)."""
     if bounds is None:
         return np.sqrt(np.maximum(mean, 0))
-    return np.maximum((bounds[:, :, 2] - bounds[:, :, 1]) / (2 * Z_80), 0)
+    return np.maximum((bounds[:, :, -1] - mean) / Z_95, 0)
 
 
 def _window(values: np.ndarray, periods: float) -> np.ndarray:
