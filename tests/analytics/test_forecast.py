@@ -41,6 +41,13 @@ def test_cleaning_and_weekly_panel(make_log):
     assert panel.quantity[0, 0] == lines[(lines["item"] == "A") & (lines["date"] < "2023-01-09")]["quantity"].sum()
 
 
+def test_cli_names_every_forecaster():
+    from niaga.analytics.forecast import cli
+    from niaga.analytics.forecast.model import CANDIDATES
+
+    assert cli.CANDIDATES == CANDIDATES
+
+
 def test_missing_item_column_is_named(make_log):
     with pytest.raises(DataError, match="item"):
         pipeline.demand_lines(make_log().drop(columns=["StockCode"]))

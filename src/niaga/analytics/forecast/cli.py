@@ -16,6 +16,9 @@ HELP_EXAMPLES = {
     "whatif": "niaga forecast whatif --model runs/forecast --item 85123A --price 2.5",
     "churn": f"niaga forecast churn --data {RETAIL} --out runs/churn --days 90",
 }
+#: the forecasters (niaga.analytics.forecast.model.CANDIDATES, named here so that registering the commands
+#: imports nothing heavy)
+CANDIDATES = ("lgbm_ets", "lgbm", "seasonal_naive", "moving_average", "croston", "ets")
 LOG_HELP = ("order or invoice log: CSV, TSV, Excel, Parquet, JSON lines or store:orders (columns as in Online "
             "Retail: StockCode/item, Quantity, InvoiceDate/date, UnitPrice/price, InvoiceNo/order)")
 
@@ -25,8 +28,6 @@ def _log(message: str) -> None:
 
 
 def register(sub, name: str, help_: str) -> None:
-    from niaga.analytics.forecast.model import CANDIDATES
-
     parser = sub.add_parser(name, help=help_, description=help_)
     parser.set_defaults(subparser=parser)
     commands = parser.add_subparsers(dest="command", metavar="<command>")
@@ -141,9 +142,9 @@ def evaluate_command(args: argparse.Namespace) -> int:
     from niaga.errors import DataError
 
     models = tuple(m.strip() for m in args.models.split(",") if m.strip())
-    unknown = [m for m in models if m not in pipeline.CANDIDATES]
+    unknown = [m for m in models if m not in CANDIDATES]
     if unknown:
-        raise DataError(f"--models: unknown {', '.join(unknown)}; expected some of {', '.join(pipeline.CANDIDATES)}")
+        raise DataError(f"--models: unknown {', '.join(unknown)}; expected some of {', '.join(CANDIDATES)}")
     if args.horizon < 1 or args.origins < 1:
         raise DataError("--horizon and --origins must be at least 1")
     panel = pipeline.load_panel(args.data, args.freq, log=_log)
