@@ -65,6 +65,10 @@ def test_predict_cli_periods_and_intervals(trained, tmp_path):
     assert (frame["forecast"] <= frame["hi_80"]).all() and (frame["hi_80"] <= frame["hi_95"]).all()
     a = frame[frame["item"] == "A"]["forecast"]
     assert 7 * 20 < a.mean() < 7 * 35  # about 20 a day plus 10 on two days of the week
+    items = tmp_path / "items.csv"
+    pd.DataFrame({"sku": ["B", "nope"]}).to_csv(items, index=False)
+    assert main(["forecast", "predict", "--model", str(trained), "--input", str(items), "--output", str(output)]) == 0
+    assert set(pd.read_csv(output)["item"]) == {"B"}
 
 
 def test_global_model_beats_moving_average_on_a_calendar_pattern():

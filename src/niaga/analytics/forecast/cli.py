@@ -54,6 +54,9 @@ def register(sub, name: str, help_: str) -> None:
     predict.add_argument("--output", "--out", dest="output", required=True,
                          help="table to write (.csv, .parquet, .xlsx, .jsonl)")
     predict.add_argument("--horizon", type=int, help="periods (default: the model's)")
+    predict.add_argument("--input", "--data", dest="input",
+                         help="forecast only the items of this table (a column item, StockCode or sku; default: every "
+                              "item the model knows)")
     predict.set_defaults(handler=predict_command)
 
     evaluate = commands.add_parser(
@@ -131,6 +134,14 @@ def predict_command(args: argparse.Namespace) -> int:
     check_output_path(args.output)
     model = pipeline.load_model(args.model)
     frame = pipeline.predict(model, args.horizon)
+    if args.input:
+        from niaga.data.io import read_table
+
+        wanted = pipeline.items_of(read_table(args.input), args.input)
+        unknown = sorted(set(wanted) - set(frame["item"]))
+        if unknown:
+            _log(f"{len(unknown):,} item(s) not in the model's training data, no forecast: {', '.join(unknown[:10])}")
+        frame = frame[frame["item"].isin(wanted)].reset_index(drop=True)
     write_table(frame, args.output)
     print(f"wrote {len(frame):,} rows ({frame['item'].nunique():,} items × {frame['period'].nunique()} periods "
           f"from {frame['period'].min()}) to {args.output}")

@@ -132,12 +132,26 @@ def predict(model: DemandModel, horizon: int | None = None) -> pd.DataFrame:
     return model.predict(horizon)
 
 
+def top_forecasts(model: DemandModel, n: int = 10, horizon: int | None = None) -> pd.DataFrame:
+    """``predict``'s rows of the ``n`` items with the most units forecast over the horizon (for an overview)."""
+    frame = predict(model, horizon)
+    top = frame.groupby("item")["forecast"].sum().nlargest(n).index
+    return frame[frame["item"].isin(top)].reset_index(drop=True)
+
+
 def item_forecast(model: DemandModel, item: str, horizon: int | None = None) -> pd.DataFrame:
     """One item's rows of ``predict``; DataError when the model does not know it."""
     if str(item) not in set(model.items.tolist()):
         raise DataError(f"item {item!r} is not in the model's training data")
     frame = predict(model, horizon)
     return frame[frame["item"] == str(item)].reset_index(drop=True)
+
+
+def items_of(table: pd.DataFrame, source: str | Path = "items") -> list[str]:
+    """The item ids of a table (its item / StockCode / sku column), as text."""
+    found = match_columns(table.columns, {"item": STOCK_ALIASES["item"]})
+    require_fields(found, ("item",), STOCK_ALIASES, table.columns, source, what="item table")
+    return ids_as_text(table[found["item"]]).dropna().tolist()
 
 
 # -- reorder ----------------------------------------------------------------------------------------------
