@@ -37,7 +37,8 @@ class DemandModel(NiagaModel, BaseEstimator):
 
     Learned state: ``forecaster_``, ``kind_`` (the forecaster kept), ``holdout_mase_`` (candidate → MASE on
     the holdout), ``price_``, ``freq_``, ``last_period_`` and ``gap_`` (the first forecast period is
-    ``gap_ + 1`` periods after ``last_period_``), ``last_day_``.
+    ``gap_ + 1`` periods after ``last_period_``), ``last_day_``, ``mean_`` and ``bounds_`` (the forecast of
+    the next ``horizon`` periods, computed at fit time).
     """
 
     task = "forecast"
@@ -70,6 +71,9 @@ class DemandModel(NiagaModel, BaseEstimator):
         self.last_period_ = str(panel.periods[-1].date())
         self.last_day_ = str(pd.Timestamp(panel.last_day).date())
         self.gap_ = int(panel.gap)
+        # the forecast is computed once here: a per-item model (AutoETS) refits at every forecast call, and
+        # the API and the dashboard ask for it often
+        self.mean_, self.bounds_ = self.forecaster_.predict(int(self.horizon), gap=self.gap_)
         return self
 
     @property
@@ -80,7 +84,11 @@ class DemandModel(NiagaModel, BaseEstimator):
         return next_periods(pd.Timestamp(self.last_period_), horizon + self.gap_, self.freq_)[self.gap_:]
 
     def forecast(self, horizon: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-        return self.forecaster_.predict(horizon or int(self.horizon), gap=self.gap_)
+        """(mean: items × horizon, bounds: items × horizon × QUANTILES or None) for the periods ahead."""
+        horizon = int(horizon or self.horizon)
+        if horizon <= self.mean_.shape[1]:
+            return self.mean_[:, :horizon], None if self.bounds_ is None else self.bounds_[:, :horizon]
+        return self.forecaster_.predict(horizon, gap=self.gap_)
 
     def predict(self, horizon: int | None = None) -> pd.DataFrame:
         """One row per item and period: item, period (ISO date of its start), forecast, lo_80, hi_80, lo_95, hi_95."""
