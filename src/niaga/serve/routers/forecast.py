@@ -77,9 +77,12 @@ def item_endpoint(request: Request, item_id: str = Path(min_length=1, max_length
 
 @router.get("/items/{item_id}/whatif", summary="demand and revenue of the next period at a price, or unknown")
 def whatif_endpoint(request: Request, item_id: str = Path(min_length=1, max_length=100, examples=["85123A"]),
-                    price: float = Query(gt=0, le=1e12, description="the unit price to ask about")) -> WhatIf:
+                    price: float | None = Query(None, gt=0, le=1e12, description="the unit price to ask about "
+                                                "(default: the last price paid)")) -> WhatIf:
     served = model(request.app.state.services)
     _known(served, item_id)
+    if price is None:
+        price = float(served.price_.reference_price_[served.price_.items_.tolist().index(item_id)])
     answer = pipeline.whatif(served, item_id, price)
     answer.pop("observed_prices", None)
     return WhatIf(**answer)
