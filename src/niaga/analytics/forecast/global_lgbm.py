@@ -155,8 +155,6 @@ class GlobalLGBMForecaster(DemandForecaster):
     def predict_mean(self, horizon: int, gap: int = 0) -> np.ndarray:
         import pandas as pd
 
-        from niaga.analytics.forecast.base import DemandPanel
-
         steps = horizon + gap
         periods = pd.DatetimeIndex(pd.to_datetime(self.periods_))
         future = next_periods(periods[-1], steps, self.freq_)

@@ -32,7 +32,6 @@ from niaga.modeling import load_model as _load
 DEMAND_FIELDS = ("invoice", "date", "quantity", "price", "item")
 STOCK_ALIASES = {"item": ["item", "stockcode", "itemid", "productid", "sku", "product"],
                  "stock": ["stock", "onhand", "stockonhand", "inventory", "quantity", "qty", "available"]}
-BASELINES = ("seasonal_naive", "moving_average", "croston", "ets")
 Log = Callable[[str], None]
 
 
@@ -88,10 +87,9 @@ def build_panel(lines: pd.DataFrame, freq: str = "W", last_day: pd.Timestamp | N
 def load_panel(data: str | Path, freq: str = "W", log: Log = _quiet) -> DemandPanel:
     raw = read_log(data)
     lines, counts = demand_lines(raw, data)
-    left_out = {k: v for k, v in counts.items()}
-    if left_out:
+    if counts:
         log(f"{data}: {len(lines):,} purchase lines kept; left out: "
-            + ", ".join(f"{n:,} {why}" for why, n in left_out.items()))
+            + ", ".join(f"{n:,} {why}" for why, n in counts.items()))
     return build_panel(lines, freq)
 
 
