@@ -137,3 +137,15 @@ def test_evaluate_cli_reports_every_model(log_file, tmp_path):
     for row in metrics["models"].values():
         assert row["mase"] > 0 and 0 <= row["coverage_80"] <= 1
     assert (report / "report.md").exists() and (report / "mase.png").exists()
+
+
+def test_blend_of_fitted_members_equals_a_blend_fitted_alone(make_log):
+    from niaga.analytics.forecast.blend import BlendForecaster
+    from niaga.analytics.forecast.model import fit_forecasters
+
+    panel = pipeline.build_panel(pipeline.demand_lines(make_log())[0], "W")
+    reused = fit_forecasters(panel, ["lgbm_ets", "lgbm", "ets"], 4)["lgbm_ets"]
+    alone = BlendForecaster(horizon=4).fit(panel)
+    for a, b in zip(reused.predict(4), alone.predict(4)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    assert reused.holdout_mase_ == pytest.approx(alone.holdout_mase_)

@@ -79,7 +79,8 @@ class DemandForecaster(NiagaModel, BaseEstimator):
     Learned state of the base: ``items_``, ``scale_`` (per item), ``quantiles_`` (QUANTILES of the scaled
     holdout errors per band of recent volume and step: bands × horizon × QUANTILES; None when the panel was
     too short to hold out), ``band_edges_`` and ``level_`` (each item's recent volume, which picks its band),
-    ``holdout_mase_`` (the mean absolute scaled error: the MASE on the holdout, which picks the default model).
+    ``holdout_mase_`` (the mean absolute scaled error: the MASE on the holdout, which picks the default model),
+    ``holdout_mean_`` (the holdout forecast, from which a blend of fitted forecasters is calibrated).
     """
 
     task = "forecast"
@@ -101,33 +102,40 @@ class DemandForecaster(NiagaModel, BaseEstimator):
         raise NotImplementedError
 
     def fit(self, panel: DemandPanel, y=None):
-        self.quantiles_, self.holdout_mase_ = None, None
+        self.quantiles_, self.holdout_mase_, self.holdout_mean_ = None, None, None
         horizon = int(self.horizon)
         if self.calibrate and panel.quantity.shape[1] > 2 * horizon + 2:
             early = panel.head(panel.quantity.shape[1] - horizon)
             twin = self.__class__(**{**self.get_params(), "calibrate": False})
             twin.items_ = early.items
             twin._fit(early)
-            predicted = twin.predict_mean(horizon)
-            rows = np.searchsorted(panel.items, early.items) if _sorted(panel.items) else \
-                np.array([np.flatnonzero(panel.items == item)[0] for item in early.items])
-            actual = panel.quantity[rows, -horizon:]
-            errors = (actual - predicted) / mase_scale(early.quantity)[:, None]
-            # Mondrian conformal: quantiles per band of recent sales volume, as a fast seller's scaled errors
-            # are not distributed like those of an item that sells twice a quarter
-            level = recent_level(early.quantity)
-            self.band_edges_ = np.unique(np.quantile(level, np.linspace(0, 1, self.bands + 1)[1:-1]))
-            band = np.searchsorted(self.band_edges_, level, side="right")
-            overall = np.nanquantile(errors, QUANTILES, axis=0).T  # horizon × quantiles
-            self.quantiles_ = np.stack([np.nanquantile(errors[band == b], QUANTILES, axis=0).T
-                                        if (band == b).sum() >= 20 else overall
-                                        for b in range(len(self.band_edges_) + 1)])  # bands × horizon × quantiles
-            self.holdout_mase_ = float(np.nanmean(np.abs(errors)))
+            self._calibrate(panel, twin.predict_mean(horizon))
         self.items_ = np.asarray(panel.items).astype(str)
         self.scale_ = mase_scale(panel.quantity)
         self.level_ = recent_level(panel.quantity)
         self._fit(panel)
         return self
+
+    def _calibrate(self, panel: DemandPanel, predicted: np.ndarray) -> None:
+        """Interval quantiles and holdout MASE from the forecast of the panel's last ``horizon`` periods made
+        without them (``predicted``: one row per item sold before them)."""
+        horizon = predicted.shape[1]
+        early = panel.head(panel.quantity.shape[1] - horizon)
+        rows = np.searchsorted(panel.items, early.items) if _sorted(panel.items) else \
+            np.array([np.flatnonzero(panel.items == item)[0] for item in early.items])
+        actual = panel.quantity[rows, -horizon:]
+        errors = (actual - predicted) / mase_scale(early.quantity)[:, None]
+        # Mondrian conformal: quantiles per band of recent sales volume, as a fast seller's scaled errors
+        # are not distributed like those of an item that sells twice a quarter
+        level = recent_level(early.quantity)
+        self.band_edges_ = np.unique(np.quantile(level, np.linspace(0, 1, self.bands + 1)[1:-1]))
+        band = np.searchsorted(self.band_edges_, level, side="right")
+        overall = np.nanquantile(errors, QUANTILES, axis=0).T  # horizon × quantiles
+        self.quantiles_ = np.stack([np.nanquantile(errors[band == b], QUANTILES, axis=0).T
+                                    if (band == b).sum() >= 20 else overall
+                                    for b in range(len(self.band_edges_) + 1)])  # bands × horizon × quantiles
+        self.holdout_mase_ = float(np.nanmean(np.abs(errors)))
+        self.holdout_mean_ = predicted
 
     def predict(self, horizon: int | None = None, gap: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
         """(mean: items × horizon, bounds: items × horizon × QUANTILES or None), never below zero."""

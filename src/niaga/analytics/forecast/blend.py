@@ -33,5 +33,16 @@ class BlendForecaster(DemandForecaster):
             member.items_ = self.items_
             member._fit(panel)
 
+    @classmethod
+    def from_members(cls, panel: DemandPanel, members: list[DemandForecaster]) -> "BlendForecaster":
+        """The blend of forecasters already fitted on ``panel`` (with their holdouts): nothing is fitted twice."""
+        blend = cls(horizon=members[0].horizon, statistical=members[1].kind)
+        blend.quantiles_ = blend.holdout_mase_ = blend.holdout_mean_ = None
+        if all(m.holdout_mean_ is not None for m in members):
+            blend._calibrate(panel, np.mean([np.clip(m.holdout_mean_, 0, None) for m in members], axis=0))
+        blend.items_, blend.scale_, blend.level_ = members[0].items_, members[0].scale_, members[0].level_
+        blend.members_ = members
+        return blend
+
     def predict_mean(self, horizon: int, gap: int = 0) -> np.ndarray:
         return np.mean([np.clip(m.predict_mean(horizon, gap), 0, None) for m in self.members_], axis=0)

@@ -32,6 +32,22 @@ def make_forecaster(kind: str, horizon: int):
     raise ValueError(f"unknown forecaster {kind!r}: expected auto or one of {', '.join(CANDIDATES)}")
 
 
+def fit_forecasters(panel: DemandPanel, kinds, horizon: int, log=None) -> dict:
+    """kind → forecaster fitted on ``panel``; the lgbm_ets blend reuses lgbm and ets when both are asked for."""
+    kinds = list(kinds)
+    reuse = "lgbm_ets" in kinds and "lgbm" in kinds and "ets" in kinds
+    fitted = {}
+    for kind in kinds:
+        if reuse and kind == "lgbm_ets":
+            continue
+        if log:
+            log(f"fitting {kind} on {len(panel):,} items × {panel.quantity.shape[1]} periods")
+        fitted[kind] = make_forecaster(kind, horizon).fit(panel)
+    if reuse:
+        fitted["lgbm_ets"] = BlendForecaster.from_members(panel, [fitted["lgbm"], fitted["ets"]])
+    return {kind: fitted[kind] for kind in kinds}
+
+
 class DemandModel(NiagaModel, BaseEstimator):
     """Per-item demand forecasts with intervals, and the price response.
 
@@ -50,14 +66,12 @@ class DemandModel(NiagaModel, BaseEstimator):
 
     def fit(self, panel: DemandPanel, y=None, log=None):
         kinds = list(self.candidates) if self.kind == "auto" else [self.kind]
-        fitted, self.holdout_mase_ = {}, {}
+        self.holdout_mase_ = {}
         fitted_kinds = kinds if self.kind != "auto" or panel.quantity.shape[1] > 2 * int(self.horizon) + 2 \
             else [k for k in kinds if k == "moving_average"] or kinds[:1]
-        for kind in fitted_kinds:
-            if log:
-                log(f"fitting {kind} on {len(panel):,} items × {panel.quantity.shape[1]} periods")
-            fitted[kind] = make_forecaster(kind, int(self.horizon)).fit(panel)
-            score = fitted[kind].holdout_mase_
+        fitted = fit_forecasters(panel, fitted_kinds, int(self.horizon), log)
+        for kind, forecaster in fitted.items():
+            score = forecaster.holdout_mase_
             self.holdout_mase_[kind] = None if score is None else round(score, 4)
         scored = {k: v for k, v in self.holdout_mase_.items() if v is not None}
         # too short to hold out: the 4-period moving average, the sturdiest choice on little history

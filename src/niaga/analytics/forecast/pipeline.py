@@ -19,7 +19,7 @@ import pandas as pd
 
 from niaga.analytics.forecast.base import QUANTILES, DemandPanel, mase_scale
 from niaga.analytics.forecast.calendar import check_freq, next_periods, period_range, period_start
-from niaga.analytics.forecast.model import CANDIDATES, DemandModel, make_forecaster
+from niaga.analytics.forecast.model import CANDIDATES, DemandModel, fit_forecasters
 from niaga.analytics.forecast.price import UNKNOWN
 from niaga.analytics.forecast.reorder import reorder_plan
 from niaga.data.columns import ids_as_text, match_columns, require_fields
@@ -257,9 +257,8 @@ def backtest(panel: DemandPanel, horizon: int = 8, origins: int = 3, models: tup
         scale = mase_scale(history.quantity)
         weight = revenue(history)
         origin = str(panel.periods[start].date())
-        for kind in models:
-            log(f"origin {origin}: {kind} on {len(history):,} items")
-            forecaster = make_forecaster(kind, horizon).fit(history)
+        fitted = fit_forecasters(history, models, horizon, lambda m: log(f"origin {origin}: {m}"))
+        for kind, forecaster in fitted.items():
             mean, bounds = forecaster.predict(horizon)
             forecasts.setdefault(kind, {})[origin] = (history.items[scored], mean[scored],
                                                       None if bounds is None else bounds[scored], actual[scored])
