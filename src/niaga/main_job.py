@@ -96,10 +96,15 @@ def default_models(config) -> dict[tuple[str, str], Callable[[Path], None]]:
         save_model(model, out, labels=model.classes_, extra={"training_source": "seed 003 Table 1 counts"})
 
     def forecast(out: Path) -> None:
-        from niaga.analytics.forecast.pipeline import load_panel
+        from niaga.analytics.forecast.pipeline import build_panel, demand_lines
         from niaga.analytics.forecast.pipeline import train as train_forecast
+        from niaga.data.transactions import read_log
 
-        train_forecast(load_panel("store:orders", "W", log=say), out, horizon=8, kind=QUICK_FORECAST, log=say)
+        lines, _ = demand_lines(read_log("store:orders"), "store:orders")
+        panel = build_panel(lines, "W")
+        if panel.quantity.shape[1] < 3:  # a few weeks of orders: forecast days instead
+            panel = build_panel(lines, "D")
+        train_forecast(panel, out, horizon=8, kind=QUICK_FORECAST, log=say)
 
     def recommender(out: Path) -> None:
         from niaga.recommend.service import train as train_recommender
