@@ -93,7 +93,7 @@ def register(sub, name: str, help_: str) -> None:
     whatif = commands.add_parser("whatif", help="demand and revenue of one item at a price (JSON), or unknown",
                                  description="Demand and revenue of the next period at the given price, from the "
                                              "item's price elasticity (its own, or pooled over items whose price "
-                                             "varied), with a 95 %% interval. An item whose price never varied "
+                                             "varied), with a 95 % interval. An item whose price never varied "
                                              "in the log answers \"unknown\".")
     whatif.add_argument("--model", required=True, help="model directory from 'forecast train'")
     whatif.add_argument("--item", required=True, help="item id (StockCode)")

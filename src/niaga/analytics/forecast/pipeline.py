@@ -127,6 +127,8 @@ def load_model(directory: str | Path) -> DemandModel:
 
 def predict(model: DemandModel, horizon: int | None = None) -> pd.DataFrame:
     """item, period (ISO date of the period's start), forecast, lo_80, hi_80, lo_95, hi_95."""
+    if horizon is not None and horizon < 1:
+        raise DataError(f"--horizon must be at least 1, got {horizon}")
     return model.predict(horizon)
 
 
