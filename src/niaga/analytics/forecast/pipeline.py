@@ -246,10 +246,14 @@ def backtest(panel: DemandPanel, horizon: int = 8, origins: int = 3, models: tup
     per-origin, per-model error table and the forecasts (model → origin → (items, mean, bounds, actual)).
     """
     T = panel.quantity.shape[1]
+    fits = (T - 3) // horizon  # origins that leave at least 3 periods of history before the first
+    if fits < 1:
+        raise DataError(f"{T} whole periods cannot hold {horizon} periods to score after at least 3 of history: "
+                        "lower --horizon or use a finer --freq")
+    if fits < origins:
+        log(f"{T} periods hold {fits} origin(s) of {horizon} periods, not {origins}: backtesting {fits}")
+        origins = fits
     starts = [T - horizon * k for k in range(origins, 0, -1)]
-    if starts[0] < 3:
-        raise DataError(f"{T} periods cannot hold {origins} origin(s) of {horizon} periods after at least 3 of "
-                        "history: lower --horizon or the number of origins")
     rows, forecasts = [], {}
     for start in starts:
         history = panel.head(start)
@@ -315,7 +319,8 @@ def evaluate(panel: DemandPanel, report: str | Path, horizon: int = 8, origins: 
 
     items = None
     if top_items:
-        early = panel.head(panel.quantity.shape[1] - horizon * origins)  # ranked on what the first origin saw
+        first = max(panel.quantity.shape[1] - horizon * origins, 3)
+        early = panel.head(first)  # ranked on what the first origin saw
         items = early.items[np.argsort(-revenue(early))[:top_items]]
     errors, _ = backtest(panel, horizon, origins, models, items, log)
     errors = with_auto(errors) if len(models) > 1 else errors
