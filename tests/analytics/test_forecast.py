@@ -149,3 +149,20 @@ def test_blend_of_fitted_members_equals_a_blend_fitted_alone(make_log):
     for a, b in zip(reused.predict(4), alone.predict(4)):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
     assert reused.holdout_mase_ == pytest.approx(alone.holdout_mase_)
+
+
+def test_demand_model_saves_as_data_and_loads_to_the_same_forecast(make_log, tmp_path):
+    import skops.io as sio
+
+    from niaga.modeling import SKOPS_FILE
+
+    panel = pipeline.build_panel(pipeline.demand_lines(make_log())[0], "W")
+    model = pipeline.train(panel, tmp_path / "m", horizon=4, kind="lgbm_ets")
+    files = [p for p in (tmp_path / "m").iterdir() if p.name != "model.json"]
+    assert {p.suffix for p in files} == {".skops"}
+    untrusted = sio.get_untrusted_types(file=tmp_path / "m" / SKOPS_FILE)
+    assert all(t.startswith(("niaga.", "numpy.", "builtins.", "sklearn.")) for t in untrusted), untrusted
+    loaded = pipeline.load_model(tmp_path / "m")
+    pd.testing.assert_frame_equal(pipeline.predict(loaded), pipeline.predict(model))
+    longer = pipeline.predict(loaded, horizon=6)  # past the saved horizon: the forecaster runs again
+    assert len(longer) == 3 * 6 and longer["forecast"].notna().all()
