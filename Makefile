@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml
 	# The CPU wheel of PyTorch first (it lies on local disk); an unpinned torch would pull a CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev,stream]'
+	# statsforecast (the forecast baselines) and fugue pin pandas < 3 for their pandas front end; niaga calls
+	# statsforecast's models on numpy arrays, which work with pandas 3: their other dependencies are in pyproject.toml
+	$(BIN)/python -m pip install --quiet --no-deps 'statsforecast>=2.1,<3' 'fugue>=0.9.4'
 	# Debian's Chromium drives the dashboard's browser tests (installing it needs root; without it they skip)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
 		|| echo "note: chromium could not be installed: the browser tests will be skipped"
@@ -36,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/reviews.py
 	$(BIN)/python benchmarks/fraud.py
 	$(BIN)/python benchmarks/customers.py
+	$(BIN)/python benchmarks/analytics.py
 	$(BIN)/python benchmarks/recommend.py
 	$(BIN)/python benchmarks/social.py
 	$(BIN)/python benchmarks/social_extract.py

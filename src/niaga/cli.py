@@ -31,6 +31,7 @@ CAPABILITIES = {
     "ingest": ("niaga.store.cli", "load CSV / Excel / Parquet / JSON-lines files into the warehouse, with validation"),
     "recommend": ("niaga.recommend.cli", "recommendations: for-you, bought together, cross-sell, cold start"),
     "experiment": ("niaga.analytics.experiment.cli", "A/B tests: users per arm, sticky assignment, lift with SRM, CUPED, sequential p-values"),
+    "forecast": ("niaga.analytics.forecast.cli", "demand forecasts, backtests, reorder points, price what-ifs, churn"),
     "serve": ("niaga.serve.cli", "run the API and the dashboard; manage API keys and the models that serve"),
     "stream": ("niaga.stream.cli", "fraud decisions on a Redis / Kafka stream: publish files, run the consumer"),
     "run": ("niaga.main_job", "the main job: train the default review and social-post models, evaluate, classify examples"),

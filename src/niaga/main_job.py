@@ -3,8 +3,8 @@
 1. The warehouse: when it is empty, the shared data is ingested into it (reviews, posts, orders,
    transactions, products).
 2. The models: every default model not yet registered is trained quickly and registered (review emotion and
-   sentiment, social posts, fraud, customer segments and promotion preference, recommendations from the
-   orders); later starts reuse them.
+   sentiment, social posts, fraud, customer segments and promotion preference, recommendations and the weekly
+   demand forecast from the orders); later starts reuse them.
    Heavy models (neural and transformer reviews, the SASRec recommender, the product-image CNN) train
    through their own commands and are added with ``niaga serve models add``.
 3. The server: the API (/api/v1, /docs) and the dashboard (/) on http://HOST:PORT.
@@ -32,6 +32,10 @@ DEFAULT_DATA = {
 }
 FRAUD_TRAINING = ("fraud", "fraud_detection_handbook_simulated", "transactions_2018-08.parquet")
 QUICK_FRAUD = {"n_estimators": 150, "ae_epochs": 3}
+#: the demand model the main job trains on the orders (weekly, 8 weeks ahead): the 4-week moving average, seconds;
+#: the backtest's pick (`niaga forecast train`, every candidate; the global LightGBM model on Online Retail) takes
+#: minutes (docs/benchmarks.md)
+QUICK_FORECAST = "moving_average"
 
 
 def register(sub, name: str, help_: str) -> None:
@@ -91,6 +95,17 @@ def default_models(config) -> dict[tuple[str, str], Callable[[Path], None]]:
         model = CategoricalNaiveBayes(alpha=1.0).fit_counts(seed_table1())
         save_model(model, out, labels=model.classes_, extra={"training_source": "seed 003 Table 1 counts"})
 
+    def forecast(out: Path) -> None:
+        from niaga.analytics.forecast.pipeline import build_panel, demand_lines
+        from niaga.analytics.forecast.pipeline import train as train_forecast
+        from niaga.data.transactions import read_log
+
+        lines, _ = demand_lines(read_log("store:orders"), "store:orders")
+        panel = build_panel(lines, "W")
+        if panel.quantity.shape[1] < 3:  # a few weeks of orders: forecast days instead
+            panel = build_panel(lines, "D")
+        train_forecast(panel, out, horizon=8, kind=QUICK_FORECAST, log=say)
+
     def recommender(out: Path) -> None:
         from niaga.recommend.service import train as train_recommender
 
@@ -98,7 +113,8 @@ def default_models(config) -> dict[tuple[str, str], Callable[[Path], None]]:
 
     return {("reviews", "emotion"): reviews("label"), ("reviews", "sentiment"): reviews("Sentiment"),
             ("social", "posts"): posts, ("fraud", "transactions"): fraud, ("customers", "segments"): segments,
-            ("customers", "promotion"): promotion, ("recommend", "orders"): recommender}
+            ("customers", "promotion"): promotion, ("recommend", "orders"): recommender,
+            ("forecast", "orders"): forecast}
 
 
 def prepare(config, log: Callable[[str], None] = say) -> None:

@@ -64,6 +64,11 @@ def system(tmp_path_factory, shared_data):
     from niaga.vision.pipeline import train as train_vision
 
     train_vision(photos, root / "vision", log=lambda m: None, **{**vision.TINY, "epochs": 2})
+    from niaga.analytics.forecast.pipeline import build_panel, demand_lines
+    from niaga.analytics.forecast.pipeline import train as train_forecast
+
+    orders = helper("analytics/conftest.py").synthetic_log().replace({"StockCode": {"A": "85123A"}})
+    train_forecast(build_panel(demand_lines(orders)[0], "W"), root / "forecast", horizon=4, kind="moving_average")
     settings = Settings(store=root / "niaga.duckdb", models=root, require_api_key=True)
     with Store(settings.store) as store:
         store.register_model("reviews", "emotion", root / "emotion")
@@ -72,6 +77,7 @@ def system(tmp_path_factory, shared_data):
         store.register_model("fraud", "transactions", root / "fraud")
         store.register_model("recommend", "orders", root / "recommend")
         store.register_model("vision", "products", root / "vision")
+        store.register_model("forecast", "orders", root / "forecast")
         key = store.add_key("tests")
         from niaga.store.ingest import ingest
 

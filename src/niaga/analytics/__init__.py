@@ -1,1 +1,1 @@
-"""Analytics a shop acts on: demand forecasts, experiments, churn."""
+"""Analytics a shop acts on: demand forecasts, reorder points, price response, churn, experiments."""

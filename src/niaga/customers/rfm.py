@@ -15,30 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from niaga.data.columns import ids_as_text, match_columns, require_fields
-from niaga.data.io import read_table
+from niaga.data.transactions import (AFTER_CUTOFF, BAD_PRICE, CANCELLATION, COLUMN_ALIASES, DUPLICATE,  # noqa: F401
+                                     NO_CUSTOMER, REQUIRED, RETURN, UNREADABLE, classify_lines, exclusion_counts,
+                                     read_log, resolve_columns)
 from niaga.errors import DataError
-
-# Column names accepted for each field, compared lower-case with spaces, dashes and underscores removed:
-# Online Retail (InvoiceNo, UnitPrice, CustomerID), Online Retail II (Invoice, Price, Customer ID), snake case.
-COLUMN_ALIASES = {
-    "invoice": ["invoiceno", "invoice", "invoiceid", "orderid", "order", "transactionid"],
-    "date": ["invoicedate", "date", "orderdate", "timestamp", "datetime", "transactiondate"],
-    "customer_id": ["customerid", "customer", "clientid", "userid"],
-    "quantity": ["quantity", "qty"],
-    "price": ["unitprice", "price"],
-    "country": ["country", "location", "city", "region"],
-}
-REQUIRED = ("invoice", "date", "customer_id", "quantity", "price")
-
-# Exclusion reasons, in the order they are checked: a line is counted under the first that applies.
-UNREADABLE = "unreadable date, quantity or price"
-NO_CUSTOMER = "missing customer id"
-CANCELLATION = "cancellation (invoice starting with C)"
-RETURN = "return (zero or negative quantity)"
-BAD_PRICE = "zero or negative price"
-DUPLICATE = "exact duplicate line"
-AFTER_CUTOFF = "after the cut-off date"
 
 # Segments from the recency score (rows) and frequency score (columns), both 1-5.
 SEGMENT_GRID = {
@@ -66,36 +46,6 @@ SEGMENT_ORDER = ["champions", "loyal", "potential", "new", "promising", "need at
 SEGMENT_COLUMNS = ["customer_id", "recency", "frequency", "monetary", "segment", "cluster"]
 
 
-def resolve_columns(frame: pd.DataFrame, source: str | Path) -> dict[str, str]:
-    """The frame's column for each field (by alias); DataError naming what is missing and what is there."""
-    found = match_columns(frame.columns, COLUMN_ALIASES)
-    require_fields(found, REQUIRED, COLUMN_ALIASES, frame.columns, source, what="transaction log")
-    return found
-
-
-def read_log(path: str | Path) -> pd.DataFrame:
-    """A transaction log as read from CSV / TSV / parquet / JSON lines (or Excel, every sheet, when openpyxl is there)."""
-    path = Path(path)
-    if path.suffix.lower() in (".xlsx", ".xls"):
-        if not path.exists():
-            raise DataError(f"{path}: file not found")
-        try:
-            sheets = pd.read_excel(path, sheet_name=None)
-        except ImportError as exc:
-            raise DataError(f"{path}: reading Excel needs openpyxl (pip install openpyxl), or save it as CSV") from exc
-        return pd.concat(sheets.values(), ignore_index=True)
-    return read_table(path)
-
-
-def _dates(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
-    parsed = pd.to_datetime(values, errors="coerce")
-    if parsed.isna().mean() > 0.01:  # more than a stray bad cell: the log mixes formats, parse cell by cell
-        parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-    return parsed
-
-
 @dataclass
 class CleanLog:
     """Purchase lines that count, the lines left out with their reason, and per-customer returns."""
@@ -110,32 +60,8 @@ class CleanLog:
 
 def clean_log(raw: pd.DataFrame, source: str | Path = "transactions", as_of: pd.Timestamp | None = None) -> CleanLog:
     """Split a raw log into purchase lines and counted exclusions (see the reasons above)."""
-    columns = resolve_columns(raw, source)
-    frame = pd.DataFrame({
-        "customer_id": ids_as_text(raw[columns["customer_id"]]),
-        "invoice": ids_as_text(raw[columns["invoice"]]),
-        "date": _dates(raw[columns["date"]]),
-        "quantity": pd.to_numeric(raw[columns["quantity"]], errors="coerce"),
-        "price": pd.to_numeric(raw[columns["price"]], errors="coerce"),
-        "country": (raw[columns["country"]].astype("string") if "country" in columns
-                    else pd.Series(pd.NA, index=raw.index, dtype="string")),
-    })
-    reason = pd.Series(pd.NA, index=frame.index, dtype="string")
-
-    def mark(mask: pd.Series, why: str) -> None:
-        reason[mask & reason.isna()] = why
-
-    mark(frame["date"].isna() | frame["quantity"].isna() | frame["price"].isna() | frame["invoice"].isna(), UNREADABLE)
-    mark(frame["customer_id"].isna(), NO_CUSTOMER)
-    cancelled = frame["invoice"].str.upper().str.startswith("C").fillna(False).astype(bool)
-    mark(cancelled, CANCELLATION)
-    mark(frame["quantity"] <= 0, RETURN)
-    mark(frame["price"] <= 0, BAD_PRICE)
-    mark(pd.util.hash_pandas_object(raw, index=False).duplicated(), DUPLICATE)  # 64-bit row hashes: 2x faster
+    frame, reason = classify_lines(raw, source, as_of)
     log_end = frame["date"].max() if frame["date"].notna().any() else None
-    if as_of is not None:
-        mark(frame["date"] >= as_of.normalize() + pd.Timedelta(days=1), AFTER_CUTOFF)
-
     returned = reason.isin([CANCELLATION, RETURN]) & frame["customer_id"].notna()
     before_cutoff = frame["date"] < as_of.normalize() + pd.Timedelta(days=1) if as_of is not None else True
     returns = (frame.loc[returned & before_cutoff].assign(value=lambda f: (f["quantity"] * f["price"]).abs())
@@ -145,7 +71,7 @@ def clean_log(raw: pd.DataFrame, source: str | Path = "transactions", as_of: pd.
     lines = frame.loc[keep, ["customer_id", "invoice", "date", "country"]].assign(
         amount=(frame.loc[keep, "quantity"] * frame.loc[keep, "price"]))
     excluded = raw.loc[~keep].assign(reason=reason[~keep], row=frame.index[~keep] + 2)  # file line, header = 1
-    counts = {why: int(n) for why, n in reason.value_counts().items()}
+    counts = exclusion_counts(reason)
     return CleanLog(lines=lines.reset_index(drop=True), excluded=excluded, counts=counts, total_lines=len(raw),
                     returns=returns, log_end=log_end)
 
