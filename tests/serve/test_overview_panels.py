@@ -1,13 +1,12 @@
 """The overview's panels without a server: the forecast panel goes through the forecast pipeline only when a
 forecast model is registered, and says what to run otherwise; a model's key figure is a metric, not a count."""
 
-import sys
-import types
 from pathlib import Path
 
 import pandas as pd
 
-from niaga.serve.overview_panels import FORECAST_HINT, forecast, key_figure
+from niaga.serve import overview_panels
+from niaga.serve.overview_panels import FORECAST_HINT, FORECAST_MODEL, forecast, key_figure
 from niaga.serve.services import NotServed
 
 
@@ -26,19 +25,15 @@ class FakeServices:
         return load(self.path(capability, name))
 
 
-def fake_pipeline(monkeypatch):
+def fake_pipeline(monkeypatch, loaded: list):
     periods = pd.date_range("2026-12-07", periods=3, freq="W-MON").strftime("%Y-%m-%d")
     frame = pd.DataFrame({"item": ["A"] * 3 + ["B"] * 3, "period": list(periods) * 2,
                           "forecast": [10, 12, 11, 3, 2, 4.0]})
     frame = frame.assign(lo_80=frame["forecast"] - 2, hi_80=frame["forecast"] + 2, lo_95=frame["forecast"] - 4,
                          hi_95=frame["forecast"] + 4)
-    module = types.ModuleType("niaga.analytics.forecast.pipeline")
-    module.load_model = lambda path: {"path": path}
-    module.predict = lambda model, horizon: frame.head(3 * 2)
-    package = types.ModuleType("niaga.analytics.forecast")
-    package.pipeline = module
-    monkeypatch.setitem(sys.modules, "niaga.analytics.forecast", package)
-    monkeypatch.setitem(sys.modules, "niaga.analytics.forecast.pipeline", module)
+    monkeypatch.setattr(overview_panels.forecast_router, "model",
+                        lambda services: loaded.append(services.path(*FORECAST_MODEL)) or "model")
+    monkeypatch.setattr(overview_panels.forecast_pipeline, "top_forecasts", lambda model, n, horizon: frame)
 
 
 def test_the_forecast_panel_says_what_to_run_without_a_model():
@@ -47,10 +42,10 @@ def test_the_forecast_panel_says_what_to_run_without_a_model():
 
 
 def test_the_forecast_panel_charts_the_top_items_through_the_pipeline(monkeypatch):
-    fake_pipeline(monkeypatch)
-    services = FakeServices(registered=True)
-    panel = forecast(services)
-    assert services.loaded == [("forecast", "demand")]
+    loaded = []
+    fake_pipeline(monkeypatch, loaded)
+    panel = forecast(FakeServices(registered=True))
+    assert loaded == [Path("runs/forecast")] and FORECAST_MODEL == ("forecast", "orders")
     assert [r["item"] for r in panel.rows] == ["A", "B"] and panel.rows[0]["forecast"] == 33
     assert panel.rows[0]["lo_80"] == 27 and '"name":"A"' in panel.chart.replace(" ", "")
 

@@ -11,16 +11,18 @@ from dataclasses import dataclass
 import pandas as pd
 import plotly.graph_objects as go
 
+from niaga.analytics.forecast import pipeline as forecast_pipeline
 from niaga.analytics.overview import Overview, cohort_matrix, segment_movement
 from niaga.errors import NiagaError
 from niaga.modeling import read_metadata
+from niaga.serve.routers import forecast as forecast_router
 from niaga.serve.services import NotServed
 
 INK, ACCENT, MUTED = "#0f4c5c", "#ffb703", "#9aa5b1"
-FORECAST_MODEL = ("forecast", "demand")  # the registry's capability and name of the served demand model
+FORECAST_MODEL = ("forecast", forecast_router.MODEL_NAME)  # the served demand model, as the API serves it
 FORECAST_ITEMS = 5
 FORECAST_HINT = ("no forecast model yet: run niaga forecast train --data store:orders --out runs/forecast, then "
-                 "niaga serve models add forecast demand runs/forecast")
+                 "niaga serve models add forecast orders runs/forecast")
 #: review labels in colours a reader takes in at once (unhappy in reds, happy in greens); others: plotly's
 LABEL_COLOURS = {"anger": "#9b2226", "negative": "#9b2226", "sadness": "#e76f51", "fear": "#f4a261",
                  "neutral": MUTED, "happy": "#2a9d8f", "positive": "#2a9d8f", "love": "#8ab17d"}
@@ -123,12 +125,7 @@ def forecast(services, horizon: int = 8) -> Forecast:
     except NotServed:
         return Forecast(note=FORECAST_HINT)
     try:
-        from niaga.analytics.forecast import pipeline
-    except ImportError:
-        return Forecast(note="this niaga has no forecast capability (niaga.analytics.forecast)")
-    try:
-        model = services.model(*FORECAST_MODEL, getattr(pipeline, "load_model", lambda path: path))
-        predictions = pipeline.predict(model, horizon)
+        predictions = forecast_pipeline.top_forecasts(forecast_router.model(services), FORECAST_ITEMS, horizon)
     except NiagaError as exc:
         return Forecast(note=str(exc))
     top = predictions.groupby("item")["forecast"].sum().nlargest(FORECAST_ITEMS).index
