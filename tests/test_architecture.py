@@ -10,7 +10,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "niaga"
 CAPABILITIES = {"reviews", "social", "customers", "fraud", "recommend", "vision"}
 SHARED_TEXT = "text"  # shared layer (normalization, text classifiers) with a CLI of its own
-SHARED = {"data", "evaluation", "modeling", "params", "config", "errors", "privacy", "store"}
+SHARED = {"data", "evaluation", "modeling", "params", "cli_options", "config", "errors", "privacy", "store"}
 FACES = {"cli", "main_job", "samples", "serve", "stream"}
 
 

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from niaga.cli_options import say
+
 HELP_EXAMPLES = {
     "": "niaga run --port 8000",
 }
@@ -41,10 +43,6 @@ def register(sub, name: str, help_: str) -> None:
     parser.add_argument("--port", type=int, help="port (default: the port setting, 8000)")
     parser.add_argument("--no-serve", action="store_true", help="build the warehouse and the models, then stop")
     parser.set_defaults(handler=run)
-
-
-def say(message: str) -> None:
-    print(message, flush=True)
 
 
 def fill_warehouse(store, log: Callable[[str], None] = say) -> None:

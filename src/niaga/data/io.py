@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
 import pandas as pd
 
+from niaga.cli_options import note  # the one way to talk to the user on stderr (re-exported)
 from niaga.errors import DataError
 
 #: ``store:TABLE`` reads a table of the warehouse (``niaga ingest``) wherever a file is read
@@ -42,11 +42,6 @@ def read_options(encoding: str | None = None, sep: str | None = None):
         yield
     finally:
         _options.update(previous)
-
-
-def note(message: str) -> None:
-    """One line on stderr for the user (not part of the output table)."""
-    print(f"niaga: note: {message}", file=sys.stderr)
 
 
 def decode(data: bytes, source: str | Path, encoding: str | None = None, log: Callable[[str], None] = note) -> str:
