@@ -187,6 +187,8 @@ class IntentClassifier(NiagaModel, ClassifierMixin, BaseEstimator):
                                                  random_state=self.random_state).fit(X[FEATURES], y)
         self.threshold_ = float(self.model_.best_threshold_)
         self.classes_ = np.array([0, 1])
+        self.feature_names_in_ = np.asarray(FEATURES, dtype=object)
+        self.n_features_in_ = len(FEATURES)
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
