@@ -1,7 +1,6 @@
 """The shared option names (niaga.cli_options): one meaning per flag in every capability, and the old spellings
 still accepted for one release with a note on stderr."""
 
-import os
 import re
 from pathlib import Path
 

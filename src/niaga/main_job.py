@@ -90,7 +90,7 @@ def default_models(config) -> dict[tuple[str, str], Callable[[Path], None]]:
         save_model(model, out, labels=model.classes_, extra={"training_source": "seed 003 Table 1 counts"})
 
     def recommender(out: Path) -> None:
-        from niaga.recommend.service import train as train_recommender
+        from niaga.recommend.pipeline import train as train_recommender
 
         train_recommender("store:orders", out, fmt="invoices", log=say)
 

@@ -55,7 +55,7 @@ def system(tmp_path_factory, shared_data):
     from niaga.fraud.pipeline import train as train_fraud
 
     train_fraud([root / "cards-train.parquet"], root / "fraud", log=None, n_estimators=40, ae_epochs=2)
-    from niaga.recommend.service import train as train_recommender
+    from niaga.recommend.pipeline import train as train_recommender
 
     helper("recommend/conftest.py").invoice_lines().to_csv(root / "invoices.csv", index=False)
     train_recommender(root / "invoices.csv", root / "recommend", log=lambda m: None)

@@ -164,71 +164,24 @@ def segment_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _promo_model(args: argparse.Namespace):
-    from niaga.customers.promo import make_promo_model
-
-    return make_promo_model(args.kind, alpha=args.alpha, class_weight=args.class_weight)
-
-
 def promo_train_command(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from niaga.customers.naive_bayes import CategoricalNaiveBayes
-    from niaga.customers.promo import fit_promo_model, read_promo_table, seed_table1
-    from niaga.data.io import write_table
+    from niaga.customers.pipeline import train_promotion
     from niaga.errors import NiagaError
-    from niaga.modeling import fingerprint, save_model
 
-    X, y, skipped = read_promo_table(args.data, args.label_col)
-    if len(skipped):
-        say(f"skipped {len(skipped)} row(s) without a label: rows {', '.join(map(str, skipped['row'].head(10)))}")
-    model = _promo_model(args)
     try:
-        if args.data is None and isinstance(model, CategoricalNaiveBayes) and not args.smote:
-            model.fit_counts(seed_table1())  # the paper's model exactly, zero-count values included
-            source = "seed 003 Table 1 counts"
-        else:
-            model = fit_promo_model(model, X, y, smote=args.smote)
-            source = args.data or "seed 003 Table 1 counts (rebuilt rows)"
+        model, summary = train_promotion(args.data, args.out, kind=args.kind, label_col=args.label_col,
+                                         alpha=args.alpha, class_weight=args.class_weight, smote=args.smote, log=say)
     except ValueError as exc:
         raise NiagaError(str(exc)) from exc
-    save_model(model, args.out, labels=model.classes_, metrics={"training_rows": len(y), "skipped_rows": len(skipped)},
-               data_sha256=fingerprint(*[X[c] for c in X.columns], y), data_rows=len(y),
-               extra={"training_source": source, "label_col": args.label_col, "smote": args.smote,
-                      "attributes": list(X.columns)})
-    if isinstance(model, CategoricalNaiveBayes):
-        write_table(model.conditional_probabilities().round(6), Path(args.out) / "conditional_probabilities.csv",
-                    create_parent=True)
-    print(f"trained {args.kind} on {len(y)} rows ({source}), classes {list(model.classes_)}; saved to {args.out}")
+    print(f"trained {args.kind} on {summary['training_rows']} rows ({summary['source']}), classes "
+          f"{list(model.classes_)}; saved to {args.out}")
     return 0
 
 
 def promo_evaluate_command(args: argparse.Namespace) -> int:
-    from niaga.customers.profile import promotion_model
-    from niaga.customers.promo import read_promo_table
-    from niaga.data.io import note
-    from niaga.errors import DataError
-    from niaga.evaluation import classification_metrics, write_classification_report
-    from niaga.modeling import fingerprint
+    from niaga.customers.pipeline import evaluate_promotion
 
-    model = promotion_model(args.model)
-    X, y, skipped = read_promo_table(args.data, args.label_col)
-    missing = [f for f in model.feature_names_in_ if f not in X.columns]
-    if missing:
-        raise DataError(f"{args.data}: missing attribute column(s) {missing} that the model uses")
-    X = X[list(model.feature_names_in_)]
-    context = {"model": args.model, "data": args.data or "seed 003 rebuilt rows", "rows": len(y)}
-    if fingerprint(*[X[c] for c in X.columns], y) == model.metadata_.get("training_data", {}).get("sha256"):
-        warning = "the evaluation rows are the model's training rows: these figures overstate quality on new data"
-        note(warning)
-        context["WARNING"] = warning
-    proba = model.predict_proba(X)
-    pred = model.classes_[proba.argmax(axis=1)]
-    classes = list(model.classes_) + sorted(set(y) - set(model.classes_))
-    metrics = classification_metrics(y, pred, classes=classes)
-    metrics["skipped_rows"] = int(len(skipped))
-    write_classification_report(args.report, metrics, y, pred, classes, title="Promotion model evaluation",
-                                context=context)
+    metrics = evaluate_promotion(args.model, args.data, args.report, label_col=args.label_col)
     print(f"accuracy {metrics['accuracy']:.4f}  macro precision {metrics['precision_macro']:.4f}  macro recall "
           f"{metrics['recall_macro']:.4f}  kappa {metrics['cohen_kappa']:.4f}  (n={metrics['n']}); "
           f"report in {args.report}")
@@ -265,7 +218,7 @@ def _intent_params(args: argparse.Namespace) -> dict:
 
 
 def intent_train_command(args: argparse.Namespace) -> int:
-    from niaga.customers.intent import train_intent
+    from niaga.customers.pipeline import train_intent
     from niaga.errors import NiagaError
 
     try:
@@ -278,7 +231,7 @@ def intent_train_command(args: argparse.Namespace) -> int:
 
 
 def intent_evaluate_command(args: argparse.Namespace) -> int:
-    from niaga.customers.intent import evaluate_intent
+    from niaga.customers.pipeline import evaluate_intent
     from niaga.errors import NiagaError
 
     if args.folds < 2:
@@ -293,7 +246,7 @@ def intent_evaluate_command(args: argparse.Namespace) -> int:
 
 
 def intent_predict_command(args: argparse.Namespace) -> int:
-    from niaga.customers.intent import predict_intent
+    from niaga.customers.pipeline import predict_intent
 
     result = predict_intent(args.model, args.input, args.output)
     bad = int((result["error"] != "").sum())

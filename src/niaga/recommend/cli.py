@@ -103,7 +103,7 @@ def _check_k(k: int) -> None:
 
 
 def train_command(args: argparse.Namespace) -> int:
-    from niaga.recommend.service import train
+    from niaga.recommend.pipeline import train
 
     _, summary = train(args.data, args.out, args.format, args.kind, parse_params(args.param), args.holdout,
                        args.items, args.segments, log=say)
@@ -117,7 +117,7 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
-    from niaga.recommend.service import evaluate
+    from niaga.recommend.pipeline import evaluate
 
     m = evaluate(args.model, args.data, args.protocol, args.report, args.format, args.negatives)
     r = m["history_removed"]
@@ -136,7 +136,7 @@ def _print_served(served) -> None:
 
 
 def user_command(args: argparse.Namespace) -> int:
-    from niaga.recommend.service import load, recommend_user
+    from niaga.recommend.pipeline import load, recommend_user
 
     _check_k(args.k)
     _print_served(recommend_user(load(args.model), args.user, args.k, args.segment))
@@ -145,7 +145,7 @@ def user_command(args: argparse.Namespace) -> int:
 
 def users_command(args: argparse.Namespace) -> int:
     from niaga.data.io import read_table, write_table
-    from niaga.recommend.service import load, recommend_table
+    from niaga.recommend.pipeline import load, recommend_table
 
     _check_k(args.k)
     model = load(args.model)
@@ -160,7 +160,7 @@ def users_command(args: argparse.Namespace) -> int:
 
 
 def together_command(args: argparse.Namespace) -> int:
-    from niaga.recommend.service import load, together
+    from niaga.recommend.pipeline import load, together
 
     _check_k(args.k)
     _print_served(together(load(args.model), args.item, args.k))

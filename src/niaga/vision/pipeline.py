@@ -287,7 +287,7 @@ def predict_frame(model, runner: Runner, refs: pd.DataFrame, batch_size: int = 2
         paths = refs["path"].iloc[start:start + CHUNK].tolist()
         images, errors = load_images(paths, tuple(model.image_size_))
         ok = np.array([not e for e in errors])
-        out.loc[start:start + len(paths) - 1, "error"] = sayors
+        out.loc[start:start + len(paths) - 1, "error"] = errors
         if ok.any():
             proba, _ = runner.run(images[ok], batch_size)
             labels = model.decode(proba)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 
-from niaga.recommend.service import load, recommend_user, together
+from niaga.recommend.pipeline import load, recommend_user, together
 
 router = APIRouter(prefix="/recommend", tags=["recommend"])
 MODEL_NAME = "orders"  # the registry name of the served recommender (trained on the warehouse's orders)
