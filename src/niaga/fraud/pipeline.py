@@ -30,6 +30,12 @@ RULES_FILE = "rules.yaml"
 INVALID_ROWS_FILE = "invalid_rows.csv"
 
 
+def _log_to(log: Callable[[str], None] | None, message: str) -> None:
+    """The caller's log, if it gave one (log=None: no messages, as tests and the stream consumers ask)."""
+    if log is not None:
+        log(message)
+
+
 def find_ip_countries(paths, explicit: str | Path | None, log: Callable[[str], None] = quiet) -> IpCountries | None:
     """The IP → country table: ``explicit``, else one beside the data (``*ip*country*``), else the shared one."""
     from niaga.data.fraud import load_ip_countries
@@ -39,12 +45,12 @@ def find_ip_countries(paths, explicit: str | Path | None, log: Callable[[str], N
     for path in [paths] if isinstance(paths, (str, Path)) else paths:
         beside = sorted(Path(path).parent.glob("*ip*country*"))
         if beside:
-            log(f"IP → country table: {beside[0]}")
+            _log_to(log, f"IP → country table: {beside[0]}")
             return IpCountries.from_frame(load_ip_countries(beside[0]))
     try:
         return IpCountries.from_frame(load_ip_countries())
     except DataError:
-        log("no IP → country table found (give --ip-countries): the country feature is left out")
+        _log_to(log, "no IP → country table found (give --ip-countries): the country feature is left out")
         return None
 
 
@@ -52,7 +58,7 @@ def report_problems(canonical: pd.DataFrame, log: Callable[[str], None] = quiet)
     problems = problems_table(canonical)
     if len(problems):
         shown = "; ".join(f"row {p.row} {p.field}: {p.reason}" for p in problems.head(5).itertuples())
-        log(f"{int((canonical['error'] != '').sum())} invalid row(s) not used: {shown}"
+        _log_to(log, f"{int((canonical['error'] != '').sum())} invalid row(s) not used: {shown}"
              + (" ..." if len(problems) > 5 else ""))
     return problems
 
@@ -64,7 +70,7 @@ def apply_resolved_labels(canonical: pd.DataFrame, labels_path: str | Path, log:
     resolved = dict(zip(labels["transaction_id"].astype(str), labels["label"].astype(float)))
     hit = canonical["transaction_id"].isin(list(resolved))
     canonical.loc[hit, "label"] = canonical.loc[hit, "transaction_id"].map(resolved)
-    log(f"{labels_path}: {int(hit.sum())} of {len(resolved)} resolved labels match a transaction")
+    _log_to(log, f"{labels_path}: {int(hit.sum())} of {len(resolved)} resolved labels match a transaction")
     return int(hit.sum())
 
 
@@ -114,7 +120,7 @@ def train(paths, out: str | Path, rules_path: str | Path | None = None, labels_p
     rules.compile(config.names)  # a rule naming an unknown field fails before the long part
     start = time.perf_counter()
     features = batch_features(canonical, config, ip)
-    log(f"features: {features.shape[1]} columns for {len(features):,} transactions "
+    _log_to(log, f"features: {features.shape[1]} columns for {len(features):,} transactions "
               f"in {time.perf_counter() - start:.1f}s")
     y = canonical.loc[features.index, "label"]
     labelled = y.notna().to_numpy()
@@ -139,7 +145,7 @@ def train(paths, out: str | Path, rules_path: str | Path | None = None, labels_p
     write_state(state_path, state, extra={"start": {"kind": "model", "description": "the state carried from the "
                                                     f"training data ({', '.join(map(str, paths))})"}})
     (Path(out) / RULES_FILE).write_text(rules.text, encoding="utf-8")
-    log(f"feature state at the end of the training data ({when(state.clock)}): "
+    _log_to(log, f"feature state at the end of the training data ({when(state.clock)}): "
               f"{state.size()['customers']:,} customers, {state.size()['terminals']:,} terminals, "
               f"{state_path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - start:.1f}s")
     metrics = {"training_rows": int(labelled.sum()), "frauds": int(y[labelled].sum()),
@@ -155,7 +161,7 @@ def train(paths, out: str | Path, rules_path: str | Path | None = None, labels_p
                           "gain").round(2))))})
     if len(problems):  # the rows left out of training, with row, field and reason
         write_table(problems, Path(out) / INVALID_ROWS_FILE, create_parent=True)
-        log(f"the invalid rows are listed in {Path(out) / INVALID_ROWS_FILE}")
+        _log_to(log, f"the invalid rows are listed in {Path(out) / INVALID_ROWS_FILE}")
     return model, metrics
 
 
@@ -216,7 +222,7 @@ def log_decisions(path: str | Path | None, canonical: pd.DataFrame, scored: pd.D
 def say_logged(path, added: int, log: Callable[[str], None]) -> None:
     with DecisionLog(path) as decision_log:
         total, open_cases = sum(decision_log.counts().values()), decision_log.case_count("open")
-    log(f"logged {added:,} decisions to {path} (now {total:,}; {open_cases:,} open review cases: "
+    _log_to(log, f"logged {added:,} decisions to {path} (now {total:,}; {open_cases:,} open review cases: "
               "'niaga fraud cases'; --no-log to skip)")
 
 
@@ -283,12 +289,12 @@ def score_file(model_dir: str | Path, input_path: str | Path, output_path: str |
     canonical, raw = read_transactions([input_path], log)
     report_problems(canonical, log)
     scored, info = stream(scorer, canonical, log_path, snapshot, snapshot_seconds, log=log)
-    log(info["start"])
+    _log_to(log, info["start"])
     result = with_outputs(raw, {column: scored[column].to_numpy() for column in OUTPUT_COLUMNS})
     write_table(result, output_path)
     late = int(scored["reasons"].astype(str).str.startswith("out of order").sum())
     if late:
-        log(f"{late:,} transactions older than the state's start ({scorer.start['until']}) were scored from "
+        _log_to(log, f"{late:,} transactions older than the state's start ({scorer.start['until']}) were scored from "
                   "the history up to their time and flagged 'out of order' in their reasons")
     return result
 

@@ -137,7 +137,7 @@ def extract_command(args: argparse.Namespace) -> int:
     require_columns(frame, [args.text_col], args.input)
     texts, notes = bounded_texts(frame[args.text_col])
     extracted = extract_frame(pd.DataFrame({"text": texts.to_numpy()}), "text").drop(columns="text")
-    extracted["error"] = extracted["error"].where(extracted["error"] != "", notes.to_numpy())
+    extracted["warning"] = notes.where(extracted["error"].to_numpy() == "", "").to_numpy()
     result = with_outputs(frame, extracted)
     write_table(result, args.output)
     found = {col: int((result[col].astype("string").fillna("") != "").sum())
