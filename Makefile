@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/social_extract.py
 	$(BIN)/python benchmarks/privacy.py
 	$(BIN)/python benchmarks/vision.py
+	$(BIN)/python benchmarks/model_formats.py
 	$(BIN)/python benchmarks/load.py
 
 clean:
