@@ -127,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from niaga.data.io import read_options
 
+    if any("store:" in word for word in (argv if argv is not None else sys.argv[1:])):
+        import niaga.store  # noqa: F401 - registers the reader of `store:TABLE` (data.io never imports the store)
     try:
         with read_options(getattr(args, "encoding", None), getattr(args, "sep", None)):
             return int(args.handler(args) or 0)
