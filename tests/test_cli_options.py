@@ -125,3 +125,14 @@ def test_no_capability_prints_to_stderr_by_itself():
                  if path.name != "cli_options.py" and path.relative_to(SRC).parts[0] not in ("cli.py", "serve")
                  and re.search(r"def (err|_log|_say|say|note)\(", path.read_text(encoding="utf-8"))]
     assert not offenders, f"own stderr helpers: {offenders}"
+
+
+def test_run_help_names_every_model_the_main_job_trains():
+    from niaga.config import settings
+    from niaga.main_job import default_models
+
+    command = next(c for c in COMMANDS if c.prog == "niaga run")
+    text = " ".join(command.format_help().split()).lower()
+    for capability, name in default_models(settings()):
+        assert capability[:5] in text, capability  # review(s), social, fraud, custo(mers), recom(mendations)
+        assert name.rstrip("s")[:6] in text, name  # emotion, sentiment, post(s), transaction(s), segment(s) ...
