@@ -174,16 +174,31 @@ def _fit_data(estimator):
         rng = np.random.default_rng(0)
         X = pd.DataFrame({"age": rng.choice(["<20", "20-30", ">30"], 60), "freq": rng.choice(["low", "high"], 60)})
         return X, np.where(X["freq"] == "high", "cashback", "free shipping")
+    if isinstance(estimator, IntentClassifier):  # the 17 UCI session columns; buyers see more product pages
+        rng = np.random.default_rng(0)
+        n = 200
+        buyer = rng.random(n) < 0.3
+        product = rng.poisson(np.where(buyer, 40, 15))
+        X = pd.DataFrame({
+            "Administrative": rng.poisson(2, n), "Administrative_Duration": rng.exponential(60, n),
+            "Informational": rng.poisson(0.5, n), "Informational_Duration": rng.exponential(20, n),
+            "ProductRelated": product, "ProductRelated_Duration": product * rng.exponential(30, n),
+            "BounceRates": rng.uniform(0, 0.05, n), "ExitRates": np.where(buyer, 0.02, 0.05),
+            "PageValues": np.where(buyer, rng.exponential(30, n), 0.0), "SpecialDay": rng.choice([0, 0.2], n),
+            "Month": rng.choice(["Feb", "Mar", "Nov"], n), "OperatingSystems": rng.integers(1, 5, n),
+            "Browser": rng.integers(1, 6, n), "Region": rng.integers(1, 9, n), "TrafficType": rng.integers(1, 10, n),
+            "VisitorType": rng.choice(["Returning_Visitor", "New_Visitor"], n), "Weekend": rng.random(n) < 0.25})
+        return X, buyer.astype(int)
     raise NotImplementedError
 
 
 OWN_INPUT = [TfidfTextClassifier(normalizer=tiny_normalizer(), calibration_cv=2), PaperSVMClassifier(min_df=1),
-             tiny_neural(), CategoricalNaiveBayes(alpha=1.0)]
+             tiny_neural(), CategoricalNaiveBayes(alpha=1.0), IntentClassifier(n_estimators=20, threshold_cv=2)]
 
 
 @pytest.mark.parametrize("estimator", OWN_INPUT, ids=lambda e: type(e).__name__)
 def test_contract_on_own_input(estimator):
-    """What the not-applicable checks would test, on text / categorical tables: NotFittedError before fit, fit
+    """What the not-applicable checks would test, on text / categorical / session tables: NotFittedError before fit, fit
     returns self and leaves the parameters alone, the same fit twice gives the same result, a clone is unfitted,
     predict agrees with predict_proba's argmax over classes_."""
     X, y = _fit_data(estimator)
@@ -195,7 +210,10 @@ def test_contract_on_own_input(estimator):
     proba = estimator.predict_proba(X)
     assert proba.shape == (len(y), len(estimator.classes_)) and np.allclose(proba.sum(axis=1), 1)
     assert list(estimator.classes_) == sorted(set(y))
-    np.testing.assert_array_equal(estimator.predict(X), estimator.classes_[proba.argmax(axis=1)])
+    if hasattr(estimator, "threshold_"):  # a tuned decision threshold on the positive class' probability
+        np.testing.assert_array_equal(estimator.predict(X), (proba[:, 1] >= estimator.threshold_).astype(int))
+    else:
+        np.testing.assert_array_equal(estimator.predict(X), estimator.classes_[proba.argmax(axis=1)])
     again = clone(estimator)
     with pytest.raises(NotFittedError):
         again.predict_proba(X[:2])
