@@ -31,7 +31,7 @@ from niaga.recommend.data import read_interactions
 from niaga.recommend.evaluate import evaluate_scores, split
 from niaga.recommend.popularity import PopularityRecommender
 from niaga.recommend.repeat import RepeatRecommender
-from niaga.recommend.service import FILL, _cooccurrence, evaluate, load, make_model, recommend_user, train
+from niaga.recommend.pipeline import FILL, _cooccurrence, evaluate, load, make_model, recommend_user, train
 
 SEQUENCES = {"beauty": "Beauty", "sports": "Sports_and_Outdoors", "toys": "Toys_and_Games"}
 PARTS = (*SEQUENCES, "retail", "groceries", "coldstart", "serving")
@@ -65,7 +65,7 @@ def _fit_eval(model, data, held, max_users=None) -> dict:
     start, cpu = time.perf_counter(), time.process_time()
     model.fit(dataclasses.replace(data, histories=held.train))
     fit_s, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
-    result = evaluate_scores(model.score, held, data.n_items, progress=False, max_users=max_users)
+    result = evaluate_scores(model.score_items, held, data.n_items, progress=False, max_users=max_users)
     return {**_metrics(result), "fit_seconds": round(fit_s, 1), "fit_cpu_seconds": round(fit_cpu, 1)}
 
 
@@ -99,7 +99,7 @@ def sequences_part(part: str, sasrec_params: dict) -> dict:
     rows["popularity"] = _fit_eval(PopularityRecommender(), data, held)
     rows["cooccurrence (ours)"] = _fit_eval(_cooccurrence("sequences"), data, held)
     rows["implicit ALS (peer)"] = _fit_eval(ALSRecommender(), data, held)
-    print(f"[{part}] default model (SASRec blend) through niaga.recommend.service.train", flush=True)
+    print(f"[{part}] default model (SASRec blend) through niaga.recommend.pipeline.train", flush=True)
     out = MODELS_DIR / part
     params = {f"sasrec.{k}": v for k, v in sasrec_params.items()}
     start, cpu = time.perf_counter(), time.process_time()
@@ -109,7 +109,7 @@ def sequences_part(part: str, sasrec_params: dict) -> dict:
     rows[DEFAULT_LABEL] = {
         **_metrics(result), "fit_seconds": round(wall, 1), "fit_cpu_seconds": round(cpu_s, 1)}
     sasrec = dict(model.sources_)["sasrec"]
-    alone = evaluate_scores(sasrec.score, held, data.n_items, progress=False)
+    alone = evaluate_scores(sasrec.score_items, held, data.n_items, progress=False)
     rows["niaga SASRec alone (full softmax CE)"] = {**_metrics(alone), "fit_seconds": sasrec.train_seconds_,
                                                      "fit_cpu_seconds": sasrec.train_cpu_seconds_}
     return _save_part(part, {"dataset": name, "users": len(data.histories), "items": data.n_items,
@@ -195,7 +195,7 @@ def coldstart_part(share: float = 0.05, seed: int = 0) -> dict:
                                                                      ("content", ContentRecommender())],
                                                                     weights={"content": 0.3}))]:
         model.fit(training)
-        rows[label] = _metrics(evaluate_scores(model.score, cold, data.n_items, progress=False))
+        rows[label] = _metrics(evaluate_scores(model.score_items, cold, data.n_items, progress=False))
     return _save_part("coldstart", {"new_items": int(new.sum()), "test_users": cold.n_test, "rows": rows})
 
 
@@ -328,7 +328,7 @@ def markdown(parts: dict) -> str:
     serving = parts.get("serving")
     if serving and serving["latency"]:
         lines += ["### Serving", "", "One user's top 10 with sources and reasons from a loaded model "
-                  "(`niaga.recommend.service.recommend_user`, one thread; 10 % of the requests are unknown users "
+                  "(`niaga.recommend.pipeline.recommend_user`, one thread; 10 % of the requests are unknown users "
                   "served by the fallback). Target p99 ≤ 10 ms. Wall time includes waiting for a core on this "
                   "shared machine (1-minute load average in the table); CPU time is the serving thread's own.", "",
                   "| model | load s | requests | p50 ms wall | p99 ms wall | max ms wall | p50 ms CPU | p99 ms CPU | "

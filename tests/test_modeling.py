@@ -155,7 +155,10 @@ def test_estimator_contract_clone_and_grid_search():
     assert copy.get_params()["C"] == 0.7 and not hasattr(copy, "classes_")
     grid = GridSearchCV(est, {"C": [0.1, 1.0]}, cv=2, scoring="accuracy")
     grid.fit(POS + NEG, ["pos"] * len(POS) + ["neg"] * len(NEG))
-    assert grid.best_params_["C"] in (0.1, 1.0) and grid.best_score_ >= 0.5
+    scores = grid.cv_results_["mean_test_score"]
+    assert len(set(grid.cv_results_["param_C"])) == 2 and grid.best_score_ == max(scores)
+    assert grid.best_params_["C"] == grid.cv_results_["param_C"][int(np.argmax(scores))]
+    assert grid.best_estimator_.C == grid.best_params_["C"]  # set_params reached the refitted estimator
 
 
 def test_cli_trust_pickle_flag_lets_the_user_load_their_old_model(tmp_path, monkeypatch, capsys):

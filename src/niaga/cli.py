@@ -17,6 +17,7 @@ import sys
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from niaga import __version__  # noqa: E402
+from niaga.cli_options import check_required  # noqa: E402
 from niaga.errors import NiagaError  # noqa: E402
 
 CAPABILITIES = {
@@ -34,7 +35,8 @@ CAPABILITIES = {
     "forecast": ("niaga.analytics.forecast.cli", "demand forecasts, backtests, reorder points, price what-ifs, churn"),
     "serve": ("niaga.serve.cli", "run the API and the dashboard; manage API keys and the models that serve"),
     "stream": ("niaga.stream.cli", "fraud decisions on a Redis / Kafka stream: publish files, run the consumer"),
-    "run": ("niaga.main_job", "the main job: train the default review and social-post models, evaluate, classify examples"),
+    "run": ("niaga.main_job", "the running system: fill the warehouse, train the default models (reviews, social, "
+                              "fraud, segments, promotion, recommendations), serve the API and dashboard"),
 }
 
 
@@ -49,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"niaga {__version__}")
+    # `niaga --trust-pickle CAPABILITY ...` (as the README writes it) as well as after a command's --model;
+    # its own dest, so that the command's default does not overwrite it
+    parser.add_argument("--trust-pickle", dest="trust_pickle_everywhere", action="store_true",
+                        help="load models an older niaga saved as pickles (a pickle can run code: only models you "
+                             "made); also NIAGA_TRUST_PICKLE=1")
     sub = parser.add_subparsers(dest="capability", metavar="<capability>")
     for name, (module, help_) in CAPABILITIES.items():
         importlib.import_module(module).register(sub, name, help_)
@@ -103,7 +110,7 @@ def add_common_options(command: argparse.ArgumentParser) -> None:
                                               "else cp1252 / latin-1 with a note)")
         group.add_argument("--sep", help="CSV delimiter (default: read from the header line: , ; tab |)")
     model = options.get("--model")
-    if model is not None and not model.choices:  # a model directory to load, not a model kind to train
+    if model is not None and model.dest == "model":  # a model directory to load (not train's old --model KIND)
         command.add_argument("--trust-pickle", action="store_true",
                              help="load a model an older niaga saved as a pickle (a pickle can run code: only "
                                   "models you made); also NIAGA_TRUST_PICKLE=1")
@@ -112,7 +119,8 @@ def add_common_options(command: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "trust_pickle", False):
+    check_required(args)
+    if getattr(args, "trust_pickle", False) or args.trust_pickle_everywhere:
         from niaga.modeling import TRUST_PICKLE_ENV
 
         os.environ[TRUST_PICKLE_ENV] = "1"
@@ -121,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from niaga.data.io import read_options
 
+    if any("store:" in word for word in (argv if argv is not None else sys.argv[1:])):
+        import niaga.store  # noqa: F401 - registers the reader of `store:TABLE` (data.io never imports the store)
     try:
         with read_options(getattr(args, "encoding", None), getattr(args, "sep", None)):
             return int(args.handler(args) or 0)

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from niaga.cli_options import say
+
 HELP_EXAMPLES = {
     "": "niaga run --port 8000",
 }
@@ -45,10 +47,6 @@ def register(sub, name: str, help_: str) -> None:
     parser.add_argument("--port", type=int, help="port (default: the port setting, 8000)")
     parser.add_argument("--no-serve", action="store_true", help="build the warehouse and the models, then stop")
     parser.set_defaults(handler=run)
-
-
-def say(message: str) -> None:
-    print(message, flush=True)
 
 
 def fill_warehouse(store, log: Callable[[str], None] = say) -> None:
@@ -107,7 +105,7 @@ def default_models(config) -> dict[tuple[str, str], Callable[[Path], None]]:
         train_forecast(panel, out, horizon=8, kind=QUICK_FORECAST, log=say)
 
     def recommender(out: Path) -> None:
-        from niaga.recommend.service import train as train_recommender
+        from niaga.recommend.pipeline import train as train_recommender
 
         train_recommender("store:orders", out, fmt="invoices", log=say)
 

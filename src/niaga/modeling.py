@@ -92,6 +92,17 @@ class NiagaModel(CompactState):
     #: fitted attributes written by the model's own save_artifacts, not into model.skops (a torch network).
     external_state: tuple[str, ...] = ()
 
+    def __getattr__(self, name: str):
+        """A learned attribute (``name_``) asked for before ``fit``: scikit-learn's NotFittedError (an
+        AttributeError, so ``hasattr`` and ``getattr(..., default)`` behave as before), the same for every model
+        whichever of its methods is called first."""
+        if name.endswith("_") and not name.startswith("__"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet (no {name}): call fit first, "
+                                 "or load a trained model")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def save_artifacts(self, directory: Path) -> None:
         shallow = copy.copy(self)
         for name in self.external_state:

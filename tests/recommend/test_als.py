@@ -39,4 +39,4 @@ def test_saved_as_arrays_and_scores_the_same_after_loading(make_interactions, tm
     assert not [t for t in sio.get_untrusted_types(file=tmp_path / "als" / "model.skops") if "implicit" in t]
     loaded = load_model(tmp_path / "als", task="recommend")
     h = data.histories.take([1, 30])
-    assert np.allclose(loaded.score(h), model.score(h), atol=1e-5)
+    assert np.allclose(loaded.score_items(h), model.score_items(h), atol=1e-5)

@@ -34,4 +34,4 @@ def test_names_go_through_the_text_layer(make_interactions):
 def test_no_features_means_no_opinion(make_interactions):
     data = make_interactions([[0, 1]], n_items=2)
     model = ContentRecommender().fit(data)
-    assert not model.score(data.histories).any()
+    assert not model.score_items(data.histories).any()

@@ -27,7 +27,7 @@ def test_together_and_user_scores_follow_the_pairs(make_interactions):
     model, data = fitted(make_interactions, measure="lift")
     rows, _ = model.similar_items([1], k=2)
     assert rows[0, 0] == 0
-    scores = model.score(data.histories.take([5]))  # a user who has only item 3
+    scores = model.score_items(data.histories.take([5]))  # a user who has only item 3
     assert scores[0, 1] == 0 and scores[0, 0] > 0 and scores[0, 2] > 0
     text, anchor = model.explain(np.array([3]), np.array([2]))[0]
     assert anchor == 3 and text == "bought together with {anchor}"

@@ -9,11 +9,11 @@ def test_recent_rebuys_beat_old_frequent_ones(make_interactions):
     assert decayed.recommend(h, 1)[0][0, 0] == 1
     plain = RepeatRecommender(half_life=None).fit(data)
     assert plain.recommend(h, 1)[0][0, 0] == 0
-    assert plain.score(h)[0, 2] == 0  # never bought: no opinion
+    assert plain.score_items(h)[0, 2] == 0  # never bought: no opinion
     assert plain.explain(h.items, [0])[0][0] == "you bought this before (4 times)"
 
 
 def test_a_repeat_within_one_basket_counts_once(make_interactions):
     data = make_interactions([[0, 0, 0, 1, 1]], baskets=[[0, 0, 0, 1, 2]])
-    scores = RepeatRecommender(half_life=None).fit(data).score(data.histories)
+    scores = RepeatRecommender(half_life=None).fit(data).score_items(data.histories)
     assert scores[0].tolist() == [1.0, 2.0]

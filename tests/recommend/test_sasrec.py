@@ -47,7 +47,7 @@ def test_saved_as_safetensors_and_scores_the_same(trained, tmp_path):
     assert (tmp_path / "s" / "sasrec.safetensors").exists()
     loaded = load_model(tmp_path / "s", task="recommend")
     h = data.histories.take([0, 1, 2])
-    assert np.allclose(loaded.score(h), model.score(h), atol=1e-4)
+    assert np.allclose(loaded.score_items(h), model.score_items(h), atol=1e-4)
 
 
 def test_sampled_softmax_and_bf16_train(make_interactions):
@@ -60,7 +60,7 @@ def test_an_empty_history_gets_no_opinion(trained):
     model, _ = trained
     from niaga.recommend.data import Histories
 
-    assert not model.score(Histories.from_lists(["new"], [[]])).any()
+    assert not model.score_items(Histories.from_lists(["new"], [[]])).any()
 
 
 def test_bad_parameters_are_refused(make_interactions):

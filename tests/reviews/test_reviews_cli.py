@@ -47,7 +47,7 @@ def test_predict_keeps_every_row_and_flags_bad_cells(model_dir, tmp_path):
                  "--output", str(out)]) == 0
     result = pd.read_csv(out, keep_default_na=False)
     assert list(result["id"]) == [1, 2, 3, 4]
-    assert list(result.columns) == ["id", "review", "label", "confidence", "error"]
+    assert list(result.columns) == ["id", "review", "label", "confidence", "error", "warning"]
     assert list(result["label"]) == ["Happy", "", "", "Anger"]
     assert list(result["error"]) == ["", "empty text", "empty text", ""]
     assert 0.5 < float(result["confidence"][0]) <= 1.0

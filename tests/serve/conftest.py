@@ -8,8 +8,10 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from niaga.config import Settings
 
@@ -51,11 +53,26 @@ def system(tmp_path_factory, shared_data):
     cards = helper("fraud/conftest.py").simulate(n_customers=60, n_terminals=30, days=30, seed=4)
     cut = int(len(cards) * 0.7)
     cards.iloc[:cut].to_parquet(root / "cards-train.parquet")
-    cards.iloc[cut:].to_parquet(root / "cards-later.parquet")
+    later = cards.iloc[cut:]
+    # a card tried 12 times within a minute, early in the later transactions: the velocity rule (high severity)
+    # sends it to review, so the dashboard's replay always has a case to work
+    first = later.iloc[0]
+    burst = pd.DataFrame({"TRANSACTION_ID": np.arange(12) + cards["TRANSACTION_ID"].max() + 1,
+                          "TX_DATETIME": first["TX_DATETIME"] + pd.to_timedelta(np.arange(12) * 5 + 1, unit="s"),
+                          "CUSTOMER_ID": first["CUSTOMER_ID"], "TERMINAL_ID": first["TERMINAL_ID"],
+                          "TX_AMOUNT": float(later["TX_AMOUNT"].median()), "TX_FRAUD": 0})
+    pd.concat([later, burst]).sort_values("TX_DATETIME", kind="stable").to_parquet(root / "cards-later.parquet")
+    # the packaged rules, but a score alone never blocks: a rule's review is never lifted to a block
+    from niaga.fraud.rules import default_rules_path
+
+    rules = yaml.safe_load(default_rules_path().read_text(encoding="utf-8"))
+    rules["decision"]["thresholds"]["block"] = 1.0
+    (root / "rules.yaml").write_text(yaml.safe_dump(rules), encoding="utf-8")
     from niaga.fraud.pipeline import train as train_fraud
 
-    train_fraud([root / "cards-train.parquet"], root / "fraud", log=None, n_estimators=40, ae_epochs=2)
-    from niaga.recommend.service import train as train_recommender
+    train_fraud([root / "cards-train.parquet"], root / "fraud", rules_path=root / "rules.yaml", log=None,
+                n_estimators=40, ae_epochs=2)
+    from niaga.recommend.pipeline import train as train_recommender
 
     helper("recommend/conftest.py").invoice_lines().to_csv(root / "invoices.csv", index=False)
     train_recommender(root / "invoices.csv", root / "recommend", log=lambda m: None)

@@ -105,7 +105,7 @@ def test_fraud_scores_logs_and_queues(client):
     assert again["decision"] == "review" and "duplicate" in again["reasons"]
     assert client.post("/api/v1/fraud/score", json={**body, "amount": -1}).status_code == 422
     assert 'niaga_fraud_decisions_total{decision="' in client.get("/metrics").text
-    queue = client.get("/api/v1/fraud/cases", params={"status": "all"}).json()
+    queue = client.get("/api/v1/fraud/cases", params={"status": "all", "limit": 1000}).json()
     assert any(case["transaction_id"] == "api-1" for case in queue)  # the duplicate went to review
     resolved = client.post("/api/v1/fraud/cases/api-1/resolve", json={"label": "legit", "note": "checked"})
     assert resolved.status_code == 200

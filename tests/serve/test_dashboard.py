@@ -95,8 +95,7 @@ def test_fraud_page_streams_a_replay_and_works_the_review_queue(page):
     page.wait_for_selector("#by-decision .main-svg")
     page.goto("/fraud")
     rows = page.locator("#queue tr[id^=case-]")
-    if rows.count() == 0:
-        pytest.skip("this small model sent nothing to review")
+    assert rows.count() >= 1  # the card tried 12 times in a minute (conftest) is one
     case = rows.first.get_attribute("id")
     rows.first.locator("button.approve").click()
     assert page.locator(f"#{case}").count() == 0  # resolved: gone from the open queue

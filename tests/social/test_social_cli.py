@@ -16,20 +16,35 @@ def tweets_csv(shared_data):
 
 
 @pytest.fixture(scope="module")
-def model_dir(tweets_csv, tmp_path_factory):
+def split_csvs(tweets_csv, tmp_path_factory):
+    """The posts split as `niaga data sample` splits them (stratified, near-duplicates kept together)."""
+    from niaga.evaluation.cv import near_duplicate_groups
+    from niaga.samples import split
+
+    tweets = pd.read_csv(tweets_csv)
+    train, test = split(tweets, tweets["label"], near_duplicate_groups(tweets["text"].astype(str).tolist()))
+    folder = tmp_path_factory.mktemp("tweets")
+    train.to_csv(folder / "train.csv", index=False)
+    test.to_csv(folder / "test.csv", index=False)
+    return folder / "train.csv", folder / "test.csv", train
+
+
+@pytest.fixture(scope="module")
+def model_dir(split_csvs, tmp_path_factory):
     out = tmp_path_factory.mktemp("social") / "model"
-    assert main(["social", "train", "--data", str(tweets_csv), "--text-col", "text", "--label-col", "label",
+    assert main(["social", "train", "--data", str(split_csvs[0]), "--text-col", "text", "--label-col", "label",
                  "--out", str(out)]) == 0
     return out
 
 
-def test_train_saves_transaction_and_activity_models(model_dir):
+def test_train_saves_transaction_and_activity_models(model_dir, split_csvs):
+    train = split_csvs[2]
     meta = json.loads((model_dir / "model.json").read_text())
     activity = json.loads((model_dir / "activity" / "model.json").read_text())
     assert meta["task"] == "social" and meta["labels"] == ["NON_TRANSACTION", "TRANSACTION"]
-    assert meta["transaction_label"] == "TRANSACTION" and meta["training_data"]["rows"] == 1053
+    assert meta["transaction_label"] == "TRANSACTION" and meta["training_data"]["rows"] == len(train)
     assert set(activity["labels"]) == {"order", "payment", "shipping", "receipt", "cancellation", "experience"}
-    assert activity["training_data"]["rows"] == 429  # the TRANSACTION posts
+    assert activity["training_data"]["rows"] == int((train["label"] == "TRANSACTION").sum())  # the TRANSACTION posts
 
 
 def test_predict_adds_label_activity_and_extraction_and_keeps_bad_rows(model_dir, tmp_path):
@@ -54,13 +69,16 @@ def test_predict_adds_label_activity_and_extraction_and_keeps_bad_rows(model_dir
     assert str(result["price"][4]) == "150000" and result["payment_method"][4] == "GoPay"
 
 
-def test_evaluate_writes_transaction_and_activity_metrics(model_dir, tweets_csv, tmp_path):
+def test_evaluate_writes_transaction_and_activity_metrics(model_dir, split_csvs, tmp_path):
     report = tmp_path / "report"
-    assert main(["social", "evaluate", "--model", str(model_dir), "--data", str(tweets_csv), "--text-col", "text",
+    assert main(["social", "evaluate", "--model", str(model_dir), "--data", str(split_csvs[1]), "--text-col", "text",
                  "--label-col", "label", "--report", str(report)]) == 0
     metrics = json.loads((report / "metrics.json").read_text())
-    assert metrics["f1_macro"] > 0.9 and metrics["accuracy"] > 0.9  # its own training data
-    assert metrics["activity"]["accuracy"] > 0.9
+    # posts the model did not train on (10-fold CV of the default: macro-F1 0.86, activity accuracy 0.73):
+    # well above the majority class, which scores macro-F1 about 0.37
+    assert metrics["f1_macro"] > 0.75 and metrics["accuracy"] > 0.75
+    assert metrics["activity"]["accuracy"] > 0.55
+    assert metrics["n"] == len(pd.read_csv(split_csvs[1]))
     assert (report / "confusion_matrix.png").exists() and (report / "activity" / "confusion_matrix.png").exists()
 
 

@@ -147,3 +147,33 @@ def test_no_raw_personal_data_reaches_a_stored_table_when_masking_is_on(store, t
     stored = store.table("reviews")["text"].tolist()
     assert stored == ["barang bagus, hubungi saya di [PHONE] ya kak", "mantap Rp 150.000 saja"]  # a price is no PII
     assert store.table("customers")["city"].tolist() == ["Bandung", "Depok"]
+
+
+def test_store_tables_read_wherever_a_file_is_read_and_the_arrow_runs_one_way(tmp_path, monkeypatch):
+    """`store:TABLE` is resolved by niaga.store registering its reader with niaga.data.io: data.io never imports
+    the store (which reads files through data.io), and the niaga command registers it for `store:` arguments."""
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import niaga.data.io as io
+
+    tree = ast.parse(Path(io.__file__).read_text(encoding="utf-8"))
+    modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    modules |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not any(m.startswith("niaga.store") for m in modules)
+    path = tmp_path / "w.duckdb"
+    reviews = tmp_path / "reviews.csv"
+    pd.DataFrame({"review": ["barang bagus Rp 50.000", "rusak parah"], "seller": ["a", "b"]}).to_csv(reviews, index=False)
+    with Store(path) as store:
+        ingest(store, "reviews", [reviews], log=lambda m: None)
+    monkeypatch.setenv("NIAGA_STORE", str(path))
+    table = io.read_table("store:reviews")  # niaga.store is imported by this test module: registered
+    assert table["text"].tolist() == ["barang bagus Rp 50.000", "rusak parah"] and table["seller"].tolist() == ["a", "b"]
+    out = tmp_path / "extracted.csv"  # a fresh process: only the niaga command's own hook registers the reader
+    run = subprocess.run([sys.executable, "-c", "import sys; from niaga.cli import main; sys.exit(main())", "social",
+                          "extract", "--input", "store:reviews", "--text-col", "text", "--output", str(out)],
+                         capture_output=True, text=True, env={**__import__("os").environ, "NIAGA_STORE": str(path)})
+    assert run.returncode == 0, run.stderr
+    assert pd.read_csv(out)["price"].tolist()[0] == 50000

@@ -43,6 +43,10 @@ def test_estimator_contract_and_consistent_predictions(fitted, tiny_arrays, make
     for row in pred.itertuples():
         assert tree.parent_of("article", row.article) == row.sub and tree.parent_of("sub", row.sub) == row.master
     assert (pred["master_confidence"] >= pred["article_confidence"] - 1e-4).all()
+    proba = fitted.predict_proba(Xv)  # scikit-learn's shape: the finest level, columns in its classes_ order
+    assert fitted.finest_level_ == "article" and isinstance(proba, np.ndarray)
+    assert proba.shape == (len(Xv), len(fitted.classes_["article"]))
+    np.testing.assert_allclose(proba, fitted.predict_proba_levels(Xv)["article"])
     assert tree.parent_of("article", "Scarf") == "Accessories"  # the two noisy rows resolved to the majority
     assert (pred["article"] == yv["article"]).mean() > 0.5  # learns in 8 tiny epochs (chance 1/6)
     assert fitted.history_[-1]["val_score"] > 0 and fitted.training_["epochs"] == 8
@@ -140,3 +144,32 @@ def test_the_command_budget_keeps_a_measured_reserve_for_export_and_indexing(tin
     model = ProductClassifier(**maker.tiny)
     small, large = (_reserve_seconds(model, X, ["master", "article"], n) for n in (0, 200_000))
     assert 20 <= small < large < 3600
+
+
+@pytest.mark.skipif(not onnx_available(), reason="onnx / onnxruntime not installed")
+def test_int8_serves_only_where_its_labels_agree_with_float_on_99_percent(fitted, tiny_arrays, monkeypatch):
+    """docs/vision.md: an int8 model is used only when its labels agree with float on >= 99 % of the sample."""
+    import copy
+
+    from niaga.vision import deploy
+
+    _, _, Xv, _ = tiny_arrays
+    speeds = {"torch": 1.0, "onnx": 2.0, "onnx-int8": 100.0, "onnx-int8-static": 50.0}  # int8 the fastest
+    monkeypatch.setattr(deploy, "images_per_second", lambda runner, *a, **k: speeds[runner.runtime_])
+    honest = deploy.prepare_deployment(copy.deepcopy(fitted), Xv)  # no calibration images: dynamic int8 only
+    agreements = {n: r["label_agreement_with_onnx_float"] for n, r in honest["runtimes"].items()}
+    assert agreements["onnx"] == 1.0
+    assert honest["fastest"] == ("onnx-int8" if agreements["onnx-int8"] >= 0.99 else "onnx")
+
+    run = deploy.Runner.run
+
+    def int8_gets_it_wrong(self, images, *args, **kwargs):
+        proba, embeddings = run(self, images, *args, **kwargs)
+        if self.runtime_.startswith("onnx-int8"):  # every head's most probable class moves one column on
+            proba = {h: np.roll(p, 1, axis=1) for h, p in proba.items()}
+        return proba, embeddings
+
+    monkeypatch.setattr(deploy.Runner, "run", int8_gets_it_wrong)
+    wrong = deploy.prepare_deployment(copy.deepcopy(fitted), Xv)
+    assert wrong["runtimes"]["onnx-int8"]["label_agreement_with_onnx_float"] < 0.99
+    assert wrong["fastest"] == "onnx"  # the fastest that agrees

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
+from niaga.cli_options import add_data, add_input, add_kind, add_model, add_out, add_output, add_report, say
 from niaga.params import parse_params
 
 PROMO_DATA_HELP = ("survey table with the attribute columns and a label column (default: the 284 rows rebuilt "
@@ -14,7 +14,7 @@ PROMO_DATA_HELP = ("survey table with the attribute columns and a label column (
 
 HELP_EXAMPLES = {
     "segment": "niaga customers segment --data ../shared/data/commerce/online_retail/online_retail.parquet "
-               "--out runs/segments --currency GBP",
+               "--report runs/segments --currency GBP",
     "promo train": "niaga customers promo train --data examples/promo_train.csv --out runs/promo-nb --alpha 1",
     "promo evaluate": "niaga customers promo evaluate --model runs/promo-nb --data examples/promo_test.csv "
                       "--report runs/promo-eval",
@@ -40,11 +40,10 @@ def register(sub, name: str, help_: str) -> None:
                     "segment by rules and by k-means, and compare with an earlier cut-off. Writes segments.csv "
                     "(customer_id, recency, frequency, monetary, segment, cluster), rfm_scores.csv, profiles, "
                     "movement.csv, excluded_lines.parquet, metrics.json, plots and report.md.")
-    segment.add_argument("--data", required=True,
+    add_data(segment,
                          help="transaction log: CSV, TSV, parquet, JSON lines (columns as in Online Retail: "
                               "InvoiceNo/Invoice, InvoiceDate, CustomerID/Customer ID, Quantity, UnitPrice/Price, Country)")
-    segment.add_argument("--out", "--report", dest="out", required=True,
-                         help="directory for segments.csv, the other tables and the report")
+    add_report(segment, "directory for segments.csv, the other tables and the report", legacy_out=True)
     segment.add_argument("--as-of", help="cut-off date YYYY-MM-DD: only lines on or before it count "
                          "(default: the log's last day)")
     segment.add_argument("--previous", help="earlier cut-off to show segment movement from (default: 90 days before)")
@@ -59,18 +58,17 @@ def register(sub, name: str, help_: str) -> None:
     promo_commands = promo.add_subparsers(dest="promo_command", metavar="<command>")
     train = promo_commands.add_parser("train", help="train a promotion model and save it (with its probability table)")
     _promo_data_args(train)
-    train.add_argument("--out", required=True, help="model directory to write")
+    add_out(train)
     _promo_model_args(train)
     train.set_defaults(handler=promo_train_command)
     evaluate = promo_commands.add_parser("evaluate", help="score a saved promotion model on a labelled table")
-    evaluate.add_argument("--model", required=True, help="model directory from 'promo train'")
+    add_model(evaluate, "model directory from 'promo train'")
     _promo_data_args(evaluate)
-    evaluate.add_argument("--report", "--out", dest="report", required=True,
-                          help="directory for metrics.json, confusion_matrix.png, report.md")
+    add_report(evaluate, "directory for metrics.json, confusion_matrix.png, report.md", legacy_out=True)
     evaluate.set_defaults(handler=promo_evaluate_command)
     cv = promo_commands.add_parser("cv", help="k-fold CV for k = 2..10 in the layout of seed 003's Table 4")
     _promo_data_args(cv)
-    cv.add_argument("--models", default="naive-bayes,logistic",
+    cv.add_argument("--kinds", "--models", dest="models", default="naive-bayes,logistic",
                     help="comma-separated: naive-bayes, logistic, lightgbm (same folds for all; "
                          "default naive-bayes,logistic)")
     cv.add_argument("--k-min", type=int, default=2, help="fewest folds (default 2)")
@@ -78,30 +76,30 @@ def register(sub, name: str, help_: str) -> None:
     cv.add_argument("--alpha", type=float, default=0.0, help="Naive Bayes Laplace smoothing (default 0, as the paper)")
     cv.add_argument("--smote", action="store_true", help="oversample minority classes in each training fold (SMOTE-N)")
     cv.add_argument("--class-weight", choices=["balanced"], help="weigh classes inversely to their frequency")
-    cv.add_argument("--report", "--out", dest="report",
-                    help="directory for cv.csv, metrics.json, cv.png and report.md (the table is printed either way)")
+    add_report(cv, "directory for cv.csv, metrics.json, cv.png and report.md (the table is printed either way)",
+               required=False, legacy_out=True)
     cv.set_defaults(handler=promo_cv_command)
 
     intent = commands.add_parser("intent", help="purchase intent of shopping sessions (UCI Online Shoppers Intention)")
     intent.set_defaults(subparser=intent)
     intent_commands = intent.add_subparsers(dest="intent_command", metavar="<command>")
     i_train = intent_commands.add_parser("train", help="train on a labelled session table (Revenue column) and save")
-    i_train.add_argument("--data", required=True, help="session table with the 17 UCI feature columns and Revenue")
-    i_train.add_argument("--out", required=True, help="model directory to write")
+    add_data(i_train, "session table with the 17 UCI feature columns and Revenue")
+    add_out(i_train)
     _intent_model_args(i_train)
     i_train.set_defaults(handler=intent_train_command)
     i_eval = intent_commands.add_parser("evaluate", help="stratified k-fold CV; writes metrics.json (average_precision, "
                                         "roc_auc, buyer-class f1), plots and report.md")
-    i_eval.add_argument("--data", required=True, help="labelled session table")
-    i_eval.add_argument("--out", "--report", dest="out", required=True, help="report directory")
+    add_data(i_eval, "labelled session table")
+    add_report(i_eval, "report directory", legacy_out=True)
     i_eval.add_argument("--folds", type=int, default=5, help="stratified cross-validation folds (default 5)")
     i_eval.add_argument("--seed", type=int, default=0, help="seed of the folds and the model (default 0)")
     _intent_model_args(i_eval)
     i_eval.set_defaults(handler=intent_evaluate_command)
     i_pred = intent_commands.add_parser("predict", help="add purchase_probability, purchase and error columns to a table")
-    i_pred.add_argument("--model", required=True, help="model directory from 'intent train'")
-    i_pred.add_argument("--input", "--data", dest="input", required=True, help="session table (Revenue not needed)")
-    i_pred.add_argument("--output", "--out", dest="output", required=True, help="CSV or parquet to write")
+    add_model(i_pred, "model directory from 'intent train'")
+    add_input(i_pred, "session table (Revenue not needed)")
+    add_output(i_pred, "CSV or parquet to write")
     i_pred.set_defaults(handler=intent_predict_command)
 
     profile = commands.add_parser(
@@ -112,8 +110,8 @@ def register(sub, name: str, help_: str) -> None:
                     "rule that applies, with its reason.")
     profile.add_argument("--id", required=True, help="customer id")
     profile.add_argument("--segments", required=True, help="output directory of 'niaga customers segment'")
-    profile.add_argument("--model", help="promotion model directory from 'promo train' (default: Naive Bayes "
-                         "trained on seed 003's Table 1)")
+    add_model(profile, "promotion model directory from 'promo train' (default: Naive Bayes trained on seed 003's "
+                       "Table 1)", required=False)
     profile.add_argument("--offers", help="offer rules YAML (default: the built-in customer_offers.yaml)")
     profile.add_argument("--attr", action="append", default=[], metavar="NAME=VALUE",
                          help="a survey attribute for the promotion model, e.g. --attr age=19 --attr gender=female")
@@ -122,20 +120,19 @@ def register(sub, name: str, help_: str) -> None:
     offers = commands.add_parser("offers", help="evaluate the offer rules for every segmented customer")
     offers.add_argument("--segments", required=True, help="output directory of 'niaga customers segment'")
     offers.add_argument("--offers", help="offer rules YAML (default: the built-in customer_offers.yaml)")
-    offers.add_argument("--model", help="promotion model directory (default: Naive Bayes on seed 003's Table 1)")
-    offers.add_argument("--output", "--out", dest="output", required=True,
-                        help="table to write (.csv, .parquet, .xlsx, .jsonl): customer_id, offer, rule, reason")
+    add_model(offers, "promotion model directory (default: Naive Bayes on seed 003's Table 1)", required=False)
+    add_output(offers, "table to write (.csv, .parquet, .xlsx, .jsonl): customer_id, offer, rule, reason")
     offers.set_defaults(handler=offers_command)
 
 
 def _promo_data_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", help=PROMO_DATA_HELP)
+    add_data(parser, PROMO_DATA_HELP, required=False)
     parser.add_argument("--label-col", default="promotion", help="label column (default: promotion)")
 
 
 def _promo_model_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", dest="kind", default="naive-bayes", choices=["naive-bayes", "logistic", "lightgbm"],
-                        help="naive-bayes (the paper's, default), logistic or lightgbm on one-hot answers")
+    add_kind(parser, ["naive-bayes", "logistic", "lightgbm"], "naive-bayes",
+             "the model: naive-bayes (the paper's), logistic or lightgbm on one-hot answers")
     parser.add_argument("--alpha", type=float, default=0.0,
                         help="Naive Bayes Laplace smoothing (default 0, as the paper)")
     parser.add_argument("--smote", action="store_true", help="oversample minority classes (SMOTE-N) before fitting")
@@ -149,10 +146,6 @@ def _intent_model_args(parser: argparse.ArgumentParser) -> None:
                         help="an IntentClassifier parameter, e.g. --param n_estimators=200 (repeatable)")
 
 
-def _log(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
 def segment_command(args: argparse.Namespace) -> int:
     from niaga.customers.rfm import read_log
     from niaga.customers.segment_report import write_segmentation
@@ -161,81 +154,34 @@ def segment_command(args: argparse.Namespace) -> int:
     if not 2 <= args.k_min <= args.k_max:
         raise NiagaError(f"--k-min {args.k_min} / --k-max {args.k_max}: need 2 <= k-min <= k-max")
     raw = read_log(args.data)
-    _, summary = write_segmentation(raw, args.data, args.out, as_of=args.as_of, previous=args.previous,
+    _, summary = write_segmentation(raw, args.data, args.report, as_of=args.as_of, previous=args.previous,
                                     k_range=range(args.k_min, args.k_max + 1), currency=args.currency)
     excluded = sum(summary["excluded_lines"].values())
     print(f"{summary['customers']:,} customers as of {summary['as_of']} from {summary['purchase_lines']:,} "
           f"purchase lines ({excluded:,} of {summary['lines']:,} lines left out, counted in the report); "
-          f"{len(summary['segments'])} segments, {summary['clusters']['k']} clusters; wrote {args.out}/segments.csv "
+          f"{len(summary['segments'])} segments, {summary['clusters']['k']} clusters; wrote {args.report}/segments.csv "
           f"and report.md in {summary['seconds']} s")
     return 0
 
 
-def _promo_model(args: argparse.Namespace):
-    from niaga.customers.promo import make_promo_model
-
-    return make_promo_model(args.kind, alpha=args.alpha, class_weight=args.class_weight)
-
-
 def promo_train_command(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from niaga.customers.naive_bayes import CategoricalNaiveBayes
-    from niaga.customers.promo import fit_promo_model, read_promo_table, seed_table1
-    from niaga.data.io import write_table
+    from niaga.customers.pipeline import train_promotion
     from niaga.errors import NiagaError
-    from niaga.modeling import fingerprint, save_model
 
-    X, y, skipped = read_promo_table(args.data, args.label_col)
-    if len(skipped):
-        _log(f"skipped {len(skipped)} row(s) without a label: rows {', '.join(map(str, skipped['row'].head(10)))}")
-    model = _promo_model(args)
     try:
-        if args.data is None and isinstance(model, CategoricalNaiveBayes) and not args.smote:
-            model.fit_counts(seed_table1())  # the paper's model exactly, zero-count values included
-            source = "seed 003 Table 1 counts"
-        else:
-            model = fit_promo_model(model, X, y, smote=args.smote)
-            source = args.data or "seed 003 Table 1 counts (rebuilt rows)"
+        model, summary = train_promotion(args.data, args.out, kind=args.kind, label_col=args.label_col,
+                                         alpha=args.alpha, class_weight=args.class_weight, smote=args.smote, log=say)
     except ValueError as exc:
         raise NiagaError(str(exc)) from exc
-    save_model(model, args.out, labels=model.classes_, metrics={"training_rows": len(y), "skipped_rows": len(skipped)},
-               data_sha256=fingerprint(*[X[c] for c in X.columns], y), data_rows=len(y),
-               extra={"training_source": source, "label_col": args.label_col, "smote": args.smote,
-                      "attributes": list(X.columns)})
-    if isinstance(model, CategoricalNaiveBayes):
-        write_table(model.conditional_probabilities().round(6), Path(args.out) / "conditional_probabilities.csv",
-                    create_parent=True)
-    print(f"trained {args.kind} on {len(y)} rows ({source}), classes {list(model.classes_)}; saved to {args.out}")
+    print(f"trained {args.kind} on {summary['training_rows']} rows ({summary['source']}), classes "
+          f"{list(model.classes_)}; saved to {args.out}")
     return 0
 
 
 def promo_evaluate_command(args: argparse.Namespace) -> int:
-    from niaga.customers.profile import promotion_model
-    from niaga.customers.promo import read_promo_table
-    from niaga.data.io import note
-    from niaga.errors import DataError
-    from niaga.evaluation import classification_metrics, write_classification_report
-    from niaga.modeling import fingerprint
+    from niaga.customers.pipeline import evaluate_promotion
 
-    model = promotion_model(args.model)
-    X, y, skipped = read_promo_table(args.data, args.label_col)
-    missing = [f for f in model.feature_names_in_ if f not in X.columns]
-    if missing:
-        raise DataError(f"{args.data}: missing attribute column(s) {missing} that the model uses")
-    X = X[list(model.feature_names_in_)]
-    context = {"model": args.model, "data": args.data or "seed 003 rebuilt rows", "rows": len(y)}
-    if fingerprint(*[X[c] for c in X.columns], y) == model.metadata_.get("training_data", {}).get("sha256"):
-        warning = "the evaluation rows are the model's training rows: these figures overstate quality on new data"
-        note(warning)
-        context["WARNING"] = warning
-    proba = model.predict_proba(X)
-    pred = model.classes_[proba.argmax(axis=1)]
-    classes = list(model.classes_) + sorted(set(y) - set(model.classes_))
-    metrics = classification_metrics(y, pred, classes=classes)
-    metrics["skipped_rows"] = int(len(skipped))
-    write_classification_report(args.report, metrics, y, pred, classes, title="Promotion model evaluation",
-                                context=context)
+    metrics = evaluate_promotion(args.model, args.data, args.report, label_col=args.label_col)
     print(f"accuracy {metrics['accuracy']:.4f}  macro precision {metrics['precision_macro']:.4f}  macro recall "
           f"{metrics['recall_macro']:.4f}  kappa {metrics['cohen_kappa']:.4f}  (n={metrics['n']}); "
           f"report in {args.report}")
@@ -272,11 +218,11 @@ def _intent_params(args: argparse.Namespace) -> dict:
 
 
 def intent_train_command(args: argparse.Namespace) -> int:
-    from niaga.customers.intent import train_intent
+    from niaga.customers.pipeline import train_intent
     from niaga.errors import NiagaError
 
     try:
-        _, metrics = train_intent(args.data, args.out, log=_log, **_intent_params(args))
+        _, metrics = train_intent(args.data, args.out, log=say, **_intent_params(args))
     except (TypeError, ValueError) as exc:
         raise NiagaError(str(exc)) from exc
     print(f"trained purchase-intent model on {metrics['training_rows']:,} sessions "
@@ -285,22 +231,22 @@ def intent_train_command(args: argparse.Namespace) -> int:
 
 
 def intent_evaluate_command(args: argparse.Namespace) -> int:
-    from niaga.customers.intent import evaluate_intent
+    from niaga.customers.pipeline import evaluate_intent
     from niaga.errors import NiagaError
 
     if args.folds < 2:
         raise NiagaError(f"--folds {args.folds}: need at least 2")
     try:
-        metrics = evaluate_intent(args.data, args.out, folds=args.folds, seed=args.seed, log=_log, **_intent_params(args))
+        metrics = evaluate_intent(args.data, args.report, folds=args.folds, seed=args.seed, log=say, **_intent_params(args))
     except (TypeError, ValueError) as exc:
         raise NiagaError(str(exc)) from exc
     print(f"{args.folds}-fold CV: PR-AUC {metrics['average_precision']:.4f}  ROC-AUC {metrics['roc_auc']:.4f}  "
-          f"buyer F1 {metrics['f1']:.4f}  (n={metrics['n']:,}); report in {args.out}")
+          f"buyer F1 {metrics['f1']:.4f}  (n={metrics['n']:,}); report in {args.report}")
     return 0
 
 
 def intent_predict_command(args: argparse.Namespace) -> int:
-    from niaga.customers.intent import predict_intent
+    from niaga.customers.pipeline import predict_intent
 
     result = predict_intent(args.model, args.input, args.output)
     bad = int((result["error"] != "").sum())

@@ -8,7 +8,6 @@ on out-of-fold predictions of the training data only (scikit-learn's TunedThresh
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -21,10 +20,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
 from tqdm.auto import tqdm
 
-from niaga.data.io import read_table, require_columns, with_outputs, write_table
+from niaga.data.io import read_table, require_columns
 from niaga.errors import DataError
 from niaga.evaluation import classification_metrics, kfold_splits
-from niaga.modeling import NiagaModel, fingerprint, load_model, save_model
+from niaga.modeling import NiagaModel
 
 LABEL = "Revenue"
 NUMERIC = ["Administrative", "Administrative_Duration", "Informational", "Informational_Duration", "ProductRelated",
@@ -187,6 +186,8 @@ class IntentClassifier(NiagaModel, ClassifierMixin, BaseEstimator):
                                                  random_state=self.random_state).fit(X[FEATURES], y)
         self.threshold_ = float(self.model_.best_threshold_)
         self.classes_ = np.array([0, 1])
+        self.feature_names_in_ = np.asarray(FEATURES, dtype=object)
+        self.n_features_in_ = len(FEATURES)
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
@@ -247,71 +248,3 @@ def intent_metrics(y_true, y_pred, proba) -> dict:
     p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=[1], zero_division=0)
     metrics.update({"f1": float(f[0]), "precision": float(p[0]), "recall": float(r[0])})
     return metrics
-
-
-def train_intent(path: str | Path, out: str | Path, log: Callable[[str], None] = print,
-                 **params) -> tuple[IntentClassifier, dict]:
-    X, y = usable(path, log)
-    start = time.perf_counter()
-    model = IntentClassifier(**params).fit(X, y)
-    metrics = {"training_rows": len(y), "buyer_share": float(y.mean()), "threshold": model.threshold_,
-               "fit_seconds": round(time.perf_counter() - start, 2)}
-    save_model(model, out, labels=CLASS_NAMES, metrics=metrics, data_sha256=fingerprint(*[X[c] for c in FEATURES], y),
-               data_rows=len(y), extra={"training_source": str(path), "positive_label": f"{LABEL}=TRUE"})
-    return model, metrics
-
-
-def evaluate_intent(path: str | Path, report_dir: str | Path, folds: int = 5, seed: int = 0,
-                    log: Callable[[str], None] = print, **params) -> dict:
-    """Stratified k-fold CV on a labelled table; writes metrics.json (average_precision, roc_auc, buyer f1 ...),
-    a confusion matrix, a precision-recall curve and report.md."""
-    from niaga.evaluation import write_classification_report
-
-    X, y = usable(path, log)
-    result = cross_validate_intent(X, y, folds=folds, seed=seed, **params)
-    metrics = {**result["mean"], "n": int(len(y)), "cv_folds": folds, "buyer_share": float(y.mean()),
-               "pooled": intent_metrics(y, result["oof_pred"], result["oof_proba"]),
-               "folds": result["folds"]}
-    context = {"data": str(path), "rows": len(y), "validation": f"stratified {folds}-fold CV (seed {seed}); metrics are "
-               "fold means; the threshold is tuned on each training fold's own out-of-fold predictions",
-               "published": "Sakar et al. data; XGBoost + feature selection + oversampling: auPR 0.754, auROC 0.937"}
-    write_classification_report(report_dir, metrics, label_names(y), label_names(result["oof_pred"]), CLASS_NAMES,
-                                title=f"Purchase intent: {folds}-fold CV on {Path(path).name}", context=context)
-    plot_precision_recall(y, result["oof_proba"], Path(report_dir) / "precision_recall.png")
-    with open(Path(report_dir) / "report.md", "a", encoding="utf-8") as fh:
-        fh.write("\n## Precision-recall (pooled out-of-fold)\n\n![precision-recall](precision_recall.png)\n")
-    return metrics
-
-
-def plot_precision_recall(y, proba, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import PrecisionRecallDisplay
-
-    fig, ax = plt.subplots(figsize=(5, 4))
-    PrecisionRecallDisplay.from_predictions(y, proba, ax=ax, name="LightGBM", plot_chance_level=True)
-    ax.set_title("Purchase intent: precision-recall")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def predict_intent(model_dir: str | Path, path: str | Path, output: str | Path) -> pd.DataFrame:
-    """The input rows plus purchase_probability, purchase (TRUE/FALSE at the model's threshold) and error."""
-    model = load_model(model_dir, task="customers")
-    if not isinstance(model, IntentClassifier):
-        raise DataError(f"{model_dir}: holds a {type(model).__name__}, not a purchase-intent model")
-    features, _, problems, raw = read_sessions(path, label=False)
-    ok = (problems == "").to_numpy()
-    probability = np.full(len(raw), np.nan)
-    if ok.any():
-        probability[ok] = model.predict_proba(features[ok])[:, 1]
-    out = with_outputs(raw, {
-        "purchase_probability": np.round(probability, 6),
-        "purchase": pd.Series(np.where(ok, probability >= model.threshold_, pd.NA), dtype="boolean", index=raw.index),
-        "error": problems.to_numpy()})
-    write_table(out, output)
-    return out

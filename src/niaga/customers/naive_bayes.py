@@ -12,19 +12,32 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, column_or_1d
 
 from niaga.modeling import NiagaModel
 
 ATTRIBUTE, VALUE = "attribute", "value"
 
 
-def _as_frame(X, feature_names: Sequence[str] | None = None) -> pd.DataFrame:
+def category_frame(X, feature_names: Sequence[str] | None = None) -> pd.DataFrame:
+    """Rows of categorical attributes as a frame with text column names: a frame, or a dense 2-D array whose
+    columns are ``feature_names`` (default x0, x1, ...)."""
     if isinstance(X, pd.DataFrame):
-        return X
+        return X.rename(columns=str)  # attributes are named by text, as in the count table
+    if sp.issparse(X):
+        raise TypeError("sparse input is not supported: a categorical table is dense (one column per attribute)")
     array = np.asarray(X, dtype=object)
     if array.ndim != 2:
-        raise ValueError(f"expected a 2-D table of categories, got shape {array.shape}")
+        raise ValueError(f"expected a 2-D table of categories, got shape {array.shape}; Reshape your data: one row "
+                         "per example, one column per attribute")
+    if array.shape[1] == 0:
+        raise ValueError(f"0 feature(s) (shape={array.shape}) while a minimum of 1 is required: no attribute column")
+    if feature_names is not None and array.shape[1] != len(feature_names):
+        raise ValueError(f"X has {array.shape[1]} features, but CategoricalNaiveBayes is expecting "
+                         f"{len(feature_names)} features as input")
     names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(array.shape[1])]
     return pd.DataFrame(array, columns=names)
 
@@ -51,11 +64,15 @@ class CategoricalNaiveBayes(NiagaModel, ClassifierMixin, BaseEstimator):
     # ---- training -------------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None) -> "CategoricalNaiveBayes":
         """Count every attribute value per class in the rows ``X`` (a frame or 2-D array) with labels ``y``."""
-        frame = _as_frame(X).reset_index(drop=True)
-        labels = pd.Series(np.asarray(y, dtype=object)).astype(str)
+        frame = category_frame(X).reset_index(drop=True)
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        labels = pd.Series(y)  # classes_ keep the labels' type (numbers stay numbers)
         if len(frame) != len(labels):
             raise ValueError(f"{len(frame)} rows but {len(labels)} labels")
-        weights = pd.Series(np.ones(len(frame)) if sample_weight is None else np.asarray(sample_weight, dtype=float))
+        weights = pd.Series(_check_sample_weight(sample_weight, frame.to_numpy(), ensure_non_negative=True))
+        if weights.sum() <= 0:
+            raise ValueError("sample_weight: the weights add up to 0, so no class has a count")
         classes = sorted(labels.unique())
         blocks = []
         for column in frame.columns:
@@ -97,8 +114,8 @@ class CategoricalNaiveBayes(NiagaModel, ClassifierMixin, BaseEstimator):
         if self.alpha < 0:
             raise ValueError(f"alpha must be >= 0, got {self.alpha!r}")
         if len(classes) < 2:
-            raise ValueError(f"need at least 2 classes to train, got {classes}")
-        self.classes_ = np.asarray(classes, dtype=object)
+            raise ValueError(f"need at least 2 classes to train, got {len(classes)} class: {classes}")
+        self.classes_ = np.asarray(classes)
         self.class_count_ = np.asarray(class_totals, dtype=float)
         self.feature_names_in_ = np.asarray(pd.unique(counts[ATTRIBUTE]), dtype=object)
         self.categories_, self.category_count_ = [], []
@@ -112,8 +129,11 @@ class CategoricalNaiveBayes(NiagaModel, ClassifierMixin, BaseEstimator):
                                            out=np.zeros(len(classes)), where=class_totals > 0)
         elif self.class_weight is None:
             self.class_weight_ = np.ones(len(classes))
+        elif isinstance(self.class_weight, dict):
+            self.class_weight_ = np.asarray([float(self.class_weight.get(c, 1.0)) for c in classes])
         else:
-            raise ValueError(f"class_weight must be None or 'balanced', got {self.class_weight!r}")
+            raise ValueError(f"class_weight must be None, 'balanced' or a dict class -> weight, got "
+                             f"{self.class_weight!r}")
         return self
 
     # ---- the learned probabilities --------------------------------------------------------------
@@ -139,7 +159,7 @@ class CategoricalNaiveBayes(NiagaModel, ClassifierMixin, BaseEstimator):
     # ---- prediction -----------------------------------------------------------------------------
     def joint_log_scores(self, X) -> np.ndarray:
         """log P(class) + Σ log P(x_i | class) per row; -inf where a factor is zero."""
-        frame = _as_frame(X, self.feature_names_in_)
+        frame = category_frame(X, self.feature_names_in_)
         missing = [f for f in self.feature_names_in_ if f not in frame.columns]
         if missing:
             raise ValueError(f"missing attribute column(s) {missing}; the model uses {list(self.feature_names_in_)}")

@@ -20,9 +20,11 @@ from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
 from tqdm.auto import tqdm
 
-from niaga.customers.naive_bayes import VALUE, CategoricalNaiveBayes
+from niaga.customers.naive_bayes import VALUE, CategoricalNaiveBayes, category_frame
 from niaga.data.io import read_table, require_columns, write_table
 from niaga.errors import DataError
 from niaga.evaluation import classification_metrics, kfold_splits
@@ -131,15 +133,23 @@ class OneHotClassifier(NiagaModel, ClassifierMixin, BaseEstimator):
         raise ValueError(f"unknown estimator {self.estimator!r}; choose logistic or lightgbm")
 
     def fit(self, X, y) -> "OneHotClassifier":
-        frame = pd.DataFrame(X).astype("string").fillna("<missing>")
+        frame = category_frame(X).astype("string").fillna("<missing>")
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if len(np.unique(y)) < 2:
+            raise ValueError(f"need at least 2 classes to train, got 1 class: {np.unique(y)}")
         encoder = ColumnTransformer([("onehot", OneHotEncoder(handle_unknown="ignore"), list(frame.columns))])
-        self.pipeline_ = make_pipeline(encoder, self._classifier()).fit(frame.astype(object), np.asarray(y, dtype=object))
+        self.pipeline_ = make_pipeline(encoder, self._classifier()).fit(frame.astype(object), y)
         self.classes_ = self.pipeline_.classes_
         self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
         return self
 
     def predict_proba(self, X) -> np.ndarray:
-        frame = pd.DataFrame(X, columns=self.feature_names_in_ if not isinstance(X, pd.DataFrame) else None)
+        frame = category_frame(X, self.feature_names_in_)
+        missing = [f for f in self.feature_names_in_ if f not in frame.columns]
+        if missing:
+            raise ValueError(f"missing attribute column(s) {missing}; the model uses {list(self.feature_names_in_)}")
         return self.pipeline_.predict_proba(frame.astype("string").fillna("<missing>").astype(object))
 
     def predict(self, X) -> np.ndarray:

@@ -11,17 +11,25 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
 import pandas as pd
 
+from niaga.cli_options import note  # the one way to talk to the user on stderr (re-exported)
 from niaga.errors import DataError
 
 #: ``store:TABLE`` reads a table of the warehouse (``niaga ingest``) wherever a file is read
 STORE_PREFIX = "store:"
+#: prefix → reader of a named table, registered by the layer that owns the tables (niaga.store registers
+#: ``store:`` when it is imported): the store reads files through this module, so this module never imports
+#: the store, and the arrow runs one way
+TABLE_SOURCES: dict[str, Callable[[str], pd.DataFrame]] = {}
+
+
+def register_table_source(prefix: str, reader: Callable[[str], pd.DataFrame]) -> None:
+    TABLE_SOURCES[prefix] = reader
 #: delimiters a CSV may use: Indonesian spreadsheets export ";" (the decimal comma takes ",")
 DELIMITERS = (",", ";", "\t", "|")
 #: encodings tried after UTF-8 (with or without BOM): Windows' Western code page, then latin-1, which
@@ -42,11 +50,6 @@ def read_options(encoding: str | None = None, sep: str | None = None):
         yield
     finally:
         _options.update(previous)
-
-
-def note(message: str) -> None:
-    """One line on stderr for the user (not part of the output table)."""
-    print(f"niaga: note: {message}", file=sys.stderr)
 
 
 def decode(data: bytes, source: str | Path, encoding: str | None = None, log: Callable[[str], None] = note) -> str:
@@ -93,8 +96,12 @@ def read_table(path: str | Path, **kwargs) -> pd.DataFrame:
     is read from the header line (",", ";", tab, "|") unless given. Any failure becomes a DataError that
     names the file, so the CLI can print one line.
     """
+    for prefix, reader in TABLE_SOURCES.items():
+        if str(path).startswith(prefix):
+            return reader(str(path)[len(prefix):])
     if str(path).startswith(STORE_PREFIX):
-        return read_store_table(str(path)[len(STORE_PREFIX):])
+        raise DataError(f"{path}: warehouse tables are read through niaga.store (import it first; the niaga "
+                        "command does so for every store: argument)")
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: file not found")
@@ -123,21 +130,6 @@ def read_table(path: str | Path, **kwargs) -> pd.DataFrame:
             TypeError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{path}: cannot be read as a table ({reason})") from exc
-
-
-def read_store_table(table: str) -> pd.DataFrame:
-    """A warehouse table (``store:reviews``) with its own columns, the input's other columns spread back out of
-    ``extra``, and the bookkeeping columns dropped: what the file held, whatever the file was."""
-    import json
-
-    from niaga.config import settings
-    from niaga.store import Store
-
-    with Store(settings().store, read_only=True) as store:
-        frame = store.table(table)
-    extra = pd.DataFrame([json.loads(e) if e else {} for e in frame["extra"]], index=frame.index)
-    frame = frame.drop(columns=["extra", "row_hash", "source_file", "source_row", "ingested_at"])
-    return pd.concat([frame, extra[[c for c in extra.columns if c not in frame.columns]]], axis=1)
 
 
 def _gunzip(path: Path) -> bytes:

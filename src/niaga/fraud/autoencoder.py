@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.utils.validation import validate_data
 from tqdm.auto import tqdm
 
 from niaga.modeling import NiagaModel
@@ -45,14 +46,15 @@ class Autoencoder(NiagaModel, BaseEstimator):
         import torch
         from torch import nn
 
-        X = np.asarray(X, dtype=np.float64)
+        # missing and infinite values are allowed: _prepare maps them to the mean and to ±10
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite=False)
         if y is not None:
             X = X[np.asarray(y) == 0]
         rng = np.random.default_rng(self.random_state)
         if len(X) > self.max_rows:
             X = X[rng.choice(len(X), self.max_rows, replace=False)]
         if len(X) < 2:
-            raise ValueError("the autoencoder needs at least 2 legitimate rows to train")
+            raise ValueError(f"the autoencoder needs at least 2 legitimate rows (y == 0) to train; n_samples={len(X)}")
         finite = np.where(np.isfinite(X), X, np.nan)
         with warnings.catch_warnings():  # a column without any value here: mean 0, scale 1
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -86,7 +88,11 @@ class Autoencoder(NiagaModel, BaseEstimator):
 
     def score_samples(self, X) -> np.ndarray:
         """Mean squared reconstruction error per row (numpy forward pass)."""
-        Z = _prepare(np.atleast_2d(X), self.mean_, self.scale_)
+        X = np.atleast_2d(X)
+        if X.shape[1] != self.n_features_in_:  # a shape check, not validate_data: this runs per transaction
+            raise ValueError(f"X has {X.shape[1]} features, but Autoencoder is expecting {self.n_features_in_} "
+                             "features as input")
+        Z = _prepare(X, self.mean_, self.scale_)
         H = Z
         for i, (W, b) in enumerate(self.layers_):
             H = H @ W + b

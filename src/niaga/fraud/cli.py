@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
+from niaga.cli_options import add_data, add_input, add_model, add_out, add_output, add_report, say
 from niaga.params import parse_params
 
 
@@ -16,7 +16,7 @@ HELP_EXAMPLES = {
              "transactions_2018-09.parquet --output runs/fraud-scored.parquet",
     "evaluate": "niaga fraud evaluate --model runs/fraud --data ../shared/data/fraud/fraud_detection_handbook_simulated/"
                 "transactions_2018-09.parquet --report runs/fraud-eval",
-    "replay": "niaga fraud replay --model runs/fraud ../shared/data/fraud/fraud_detection_handbook_simulated/"
+    "replay": "niaga fraud replay --model runs/fraud --data ../shared/data/fraud/fraud_detection_handbook_simulated/"
               "transactions_2018-09.parquet --report runs/fraud-replay --snapshot runs/fraud-stream.npz",
     "cases": "niaga fraud cases --model runs/fraud --limit 10",
 }
@@ -28,9 +28,9 @@ def register(sub, name: str, help_: str) -> None:
     commands = parser.add_subparsers(dest="command", metavar="<command>")
 
     train = commands.add_parser("train", help="train the fraud model (LightGBM + autoencoder) on labelled transactions")
-    train.add_argument("--data", nargs="+", required=True, metavar="PATH",
+    add_data(train, nargs="+", metavar="PATH",
                        help="transaction tables (parquet, CSV): the handbook's monthly files, the e-commerce file ...")
-    train.add_argument("--out", required=True, help="model directory to write")
+    add_out(train)
     train.add_argument("--rules", help="rules YAML (default: the packaged rules); copied into the model directory")
     train.add_argument("--labels", help="resolved cases (transaction_id,label) from 'niaga fraud cases --export-labels'")
     train.add_argument("--ip-countries", help="IP-range → country table (default: one beside the data, else the "
@@ -42,10 +42,9 @@ def register(sub, name: str, help_: str) -> None:
     train.set_defaults(handler=train_command)
 
     score = commands.add_parser("score", help="score a table; adds fraud_score, decision and reasons")
-    score.add_argument("--model", required=True, help="model directory")
-    score.add_argument("--input", "--data", dest="input", required=True, help="transaction table to score")
-    score.add_argument("--output", "--out", dest="output", required=True,
-                       help="table to write: the input plus fraud_score, decision, reasons")
+    add_model(score)
+    add_input(score, "transaction table to score")
+    add_output(score, "table to write: the input plus fraud_score, decision, reasons")
     score.add_argument("--rules", help="rules YAML (default: the model's rules.yaml)")
     add_start_options(score)
     add_log_options(score)
@@ -53,19 +52,21 @@ def register(sub, name: str, help_: str) -> None:
     score.set_defaults(handler=score_command)
 
     evaluate = commands.add_parser("evaluate", help="replay labelled tables through the scorer and write a report")
-    evaluate.add_argument("--model", required=True, help="model directory")
-    evaluate.add_argument("--data", nargs="+", required=True, metavar="PATH",
+    add_model(evaluate)
+    add_data(evaluate, nargs="+", metavar="PATH",
                           help="labelled transaction tables the model did not train on, replayed in time order")
-    evaluate.add_argument("--report", required=True, help="directory for metrics.json, report.md and the plots")
+    add_report(evaluate)
     evaluate.add_argument("--rules", help="rules YAML (default: the model's rules.yaml)")
     add_start_options(evaluate)
     evaluate.set_defaults(handler=evaluate_command)
 
     replay = commands.add_parser("replay", help="stream files through the real-time scorer in timestamp order")
-    replay.add_argument("--model", required=True, help="model directory")
-    replay.add_argument("files", nargs="+", metavar="FILE", help="transaction tables, streamed in timestamp order")
-    replay.add_argument("--output", help="write transaction_id, fraud_score, decision, reasons of every transaction")
-    replay.add_argument("--report", help="directory for metrics.json, report.md and the plots (needs labelled files)")
+    add_model(replay)
+    add_data(replay, "transaction tables, streamed in timestamp order (also accepted without --data)",
+             required=False, nargs="+", metavar="FILE")
+    replay.add_argument("files", nargs="*", metavar="FILE", help=argparse.SUPPRESS)
+    add_output(replay, "write transaction_id, fraud_score, decision, reasons of every transaction", required=False)
+    add_report(replay, "directory for metrics.json, report.md and the plots (needs labelled files)", required=False)
     replay.add_argument("--label-delay-days", type=float, default=None,
                         help="days before a label is fed back to the feature state (default: the model's, 7; "
                              "another delay needs --fresh)")
@@ -77,7 +78,7 @@ def register(sub, name: str, help_: str) -> None:
     replay.set_defaults(handler=replay_command)
 
     cases = commands.add_parser("cases", help="list the review queue, resolve a case, export resolutions as labels")
-    cases.add_argument("--model", help="model directory whose decision log to use")
+    add_model(cases, "model directory whose decision log to use", required=False)
     cases.add_argument("--log", help="decision log file or PostgreSQL URL (default: MODEL/decisions.duckdb)")
     cases.add_argument("--status", choices=("open", "resolved", "all"), default="open",
                        help="which cases to list (default open)")
@@ -119,17 +120,13 @@ def log_path(args: argparse.Namespace):
     return None if args.no_log else (args.log or default_log(args.model))
 
 
-def err(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
 def train_command(args: argparse.Namespace) -> int:
     from niaga.errors import NiagaError
     from niaga.fraud.pipeline import train
 
     try:
         model, metrics = train(args.data, args.out, rules_path=args.rules, labels_path=args.labels,
-                               ip_countries_path=args.ip_countries, label_delay_days=args.label_delay_days, log=err,
+                               ip_countries_path=args.ip_countries, label_delay_days=args.label_delay_days, log=say,
                                **parse_params(args.param, valid=fraud_model_params()))
     except (TypeError, ValueError) as exc:  # a bad --param or unusable labels
         raise NiagaError(str(exc)) from exc
@@ -147,7 +144,7 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def interrupted(args: argparse.Namespace, exc) -> int:
-    err(f"{exc}: decisions so far are in the log, the state in {args.snapshot}; run the same command again to "
+    say(f"{exc}: decisions so far are in the log, the state in {args.snapshot}; run the same command again to "
         "resume")
     return 130
 
@@ -158,7 +155,7 @@ def score_command(args: argparse.Namespace) -> int:
 
     try:
         result = score_file(args.model, args.input, args.output, rules_path=args.rules, log_path=log_path(args),
-                            log=err, fresh=args.fresh, history=args.history, snapshot=args.snapshot,
+                            log=say, fresh=args.fresh, history=args.history, snapshot=args.snapshot,
                             snapshot_seconds=args.snapshot_seconds)
     except StreamInterrupted as exc:
         return interrupted(args, exc)
@@ -173,7 +170,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     from niaga.fraud.pipeline import evaluate
 
     m = evaluate(args.model, args.data, args.report, rules_path=args.rules, fresh=args.fresh, history=args.history,
-                 log=err)
+                 log=say)
     print(m["start"]["line"])
     print(f"ROC-AUC {m.get('roc_auc', float('nan')):.4f}  AP {m.get('average_precision', float('nan')):.4f}  "
           f"CP@100 {m.get('card_precision_at_100', float('nan')):.4f}  flagged precision "
@@ -183,13 +180,17 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
 
 def replay_command(args: argparse.Namespace) -> int:
+    from niaga.errors import NiagaError
     from niaga.fraud.pipeline import replay
     from niaga.fraud.scorer import StreamInterrupted
 
+    files = [*(args.data or []), *args.files]
+    if not files:
+        raise NiagaError("give the transaction files to replay: --data FILE ...")
     try:
-        summary = replay(args.model, args.files, args.output, args.label_delay_days, log_path(args),
+        summary = replay(args.model, files, args.output, args.label_delay_days, log_path(args),
                          report_dir=args.report, fresh=args.fresh, history=args.history, snapshot=args.snapshot,
-                         snapshot_seconds=args.snapshot_seconds, pace=args.max_rate, log=err)
+                         snapshot_seconds=args.snapshot_seconds, pace=args.max_rate, log=say)
     except StreamInterrupted as exc:
         return interrupted(args, exc)
     print(summary["start"]["line"])

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from niaga.fraud.schema import sort_stream
+from niaga.fraud.schema import TransactionRecord, sort_stream
 
 DAY = 86400.0
 NAN = math.nan
@@ -669,8 +669,7 @@ class OnlineFeatureState:
                 "pending_labels": len(self.pending), "feedback_labels": len(self.labels)}
 
 
-STREAM_FIELDS = ["transaction_id", "ts", "amount", "customer_id", "terminal_id", "label", "signup_ts", "device_id",
-                 "ip_address", "source", "browser", "sex", "age"]
+STREAM_FIELDS = list(TransactionRecord._fields)  # the update() arguments, in order
 
 
 def stream_columns(canonical: pd.DataFrame, positions: np.ndarray) -> list[list]:

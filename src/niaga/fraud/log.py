@@ -16,7 +16,11 @@ the state (``status``): a stream restarted from a snapshot re-applies the decisi
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import logging
+import threading
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -162,3 +166,121 @@ def _latest(table: str, time_column: str, where: str = "TRUE") -> str:
     QUALIFY, which PostgreSQL lacks)."""
     return (f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY transaction_id ORDER BY {time_column} DESC) "
             f"AS latest_rank FROM {table} WHERE {where}) AS ranked WHERE latest_rank = 1")
+class DecisionWriter:
+    """Appends served decisions to the log in batches, on a thread of its own, off the request path.
+
+    Opening the log, building a frame and one insert cost tens of milliseconds per call, whatever the number of
+    rows: per request they capped scoring at a few dozen requests per second. A decision is answered at once
+    and logged within about ``PAUSE`` seconds, with the others that came meanwhile; the log stays open while
+    decisions keep coming and is closed after ``IDLE_CLOSE`` seconds without any. Everything that reads the log
+    in this process (the case queue, resolving) flushes first, so it always sees every decision answered.
+
+    ``writing``: a bound method returning the lock to hold while writing to the file another connection of the
+    process also uses (the server's store); held weakly, so the writer ends with its owner.
+    """
+
+    PAUSE = 0.1
+    IDLE_CLOSE = 2.0
+
+    def __init__(self, path, writing):
+        self.path = path
+        self._writing = weakref.WeakMethod(writing)
+        self.pending: list = []  # FraudScorer.journal entries: (seq, parsed transaction, decision)
+        self.lock = threading.Lock()  # guards pending
+        self.flushing = threading.Lock()  # one flush at a time: a reader that flushes waits for a running one
+        self.scoring = threading.Lock()  # the scorer carries one stream's state: one transaction at a time
+        self.wake = threading.Event()
+        self.log: DecisionLog | None = None
+        threading.Thread(target=self._run, daemon=True, name="fraud-decision-log").start()
+        atexit.register(self._last_flush)  # a clean exit logs what is pending
+
+    def writing(self):
+        writing = self._writing()
+        if writing is None:
+            raise ReferenceError("the decision log's owner is gone")
+        return writing()
+
+    def score(self, scorer, record: dict) -> dict:
+        """Score one transaction with ``scorer`` (a FraudScorer) and queue its decision for the log."""
+        with self.scoring:
+            if scorer.journal is None:  # score() then keeps what the log needs, parsed once
+                scorer.journal = []
+            result = scorer.score(record)
+            entry = scorer.journal.pop()
+        self.add(entry)
+        return result
+
+    def add(self, entry) -> None:
+        with self.lock:
+            self.pending.append(entry)
+        self.wake.set()
+
+    def flush(self) -> None:
+        from niaga.fraud.checkpoint import journal_tables  # the checkpoint module builds on this one
+
+        with self.flushing:
+            with self.lock:
+                batch, self.pending = self.pending, []
+            if not batch:
+                return
+            # a transaction answered twice (the repeat refused as a duplicate) goes into a later append: the case
+            # queue takes each transaction's latest row by its logging time, which one append shares
+            segments, ids = [[]], set()
+            for entry in batch:
+                if entry[2]["transaction_id"] in ids:
+                    segments.append([])
+                    ids.clear()
+                ids.add(entry[2]["transaction_id"])
+                segments[-1].append(entry)
+            frames = [journal_tables(segment) for segment in segments]
+            with self.writing():
+                if self.log is None:
+                    self.log = DecisionLog(self.path).__enter__()
+                for canonical, results in frames:
+                    self.log.append(canonical, results)
+
+    def close_log(self) -> None:
+        """Let go of the log file (idle, or the owner closed)."""
+        with self.flushing:
+            if self.log is None:
+                return
+            try:
+                with self.writing():
+                    self.log.__exit__(None, None, None)
+            except ReferenceError:  # the owner is gone: nobody else writes through it
+                self.log.__exit__(None, None, None)
+            self.log = None
+
+    def _last_flush(self) -> None:
+        try:
+            self.flush()
+        except ReferenceError:  # the owner was closed with nothing pending
+            pass
+        self.close_log()
+
+    def _run(self) -> None:
+        while True:
+            if not self.wake.wait(self.IDLE_CLOSE):
+                self.close_log()
+                self.wake.wait()
+            threading.Event().wait(self.PAUSE)  # let the batch gather
+            self.wake.clear()
+            try:
+                self.flush()
+            except ReferenceError:  # the owner was closed
+                self.close_log()
+                return
+            except Exception:  # noqa: BLE001 — keep logging later batches; this one is reported, not dropped silently
+                logging.getLogger("niaga.serve").exception("could not append decisions to the decision log")
+
+
+def decision_writer(owner, path, writing) -> DecisionWriter:
+    """The one DecisionWriter of ``owner`` (a server's services), made on first use and kept on the owner."""
+    with _WRITERS_LOCK:
+        writer = getattr(owner, "fraud_decision_writer", None)
+        if writer is None:
+            writer = owner.fraud_decision_writer = DecisionWriter(path, writing)
+        return writer
+
+
+_WRITERS_LOCK = threading.Lock()

@@ -10,6 +10,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from niaga.cli_options import quiet, say
 from niaga.data.io import note, read_table, require_columns, with_outputs, write_table
 from niaga.errors import DataError
 from niaga.evaluation import write_classification_report
@@ -30,12 +31,13 @@ RULES_FILE = "rules.yaml"
 INVALID_ROWS_FILE = "invalid_rows.csv"
 
 
-def _say(log: Callable | None, message: str) -> None:
-    if log:
+def _log_to(log: Callable[[str], None] | None, message: str) -> None:
+    """The caller's log, if it gave one (log=None: no messages, as tests and the stream consumers ask)."""
+    if log is not None:
         log(message)
 
 
-def find_ip_countries(paths, explicit: str | Path | None, log=None) -> IpCountries | None:
+def find_ip_countries(paths, explicit: str | Path | None, log: Callable[[str], None] = quiet) -> IpCountries | None:
     """The IP → country table: ``explicit``, else one beside the data (``*ip*country*``), else the shared one."""
     from niaga.data.fraud import load_ip_countries
 
@@ -44,32 +46,32 @@ def find_ip_countries(paths, explicit: str | Path | None, log=None) -> IpCountri
     for path in [paths] if isinstance(paths, (str, Path)) else paths:
         beside = sorted(Path(path).parent.glob("*ip*country*"))
         if beside:
-            _say(log, f"IP → country table: {beside[0]}")
+            _log_to(log, f"IP → country table: {beside[0]}")
             return IpCountries.from_frame(load_ip_countries(beside[0]))
     try:
         return IpCountries.from_frame(load_ip_countries())
     except DataError:
-        _say(log, "no IP → country table found (give --ip-countries): the country feature is left out")
+        _log_to(log, "no IP → country table found (give --ip-countries): the country feature is left out")
         return None
 
 
-def report_problems(canonical: pd.DataFrame, log=None) -> pd.DataFrame:
+def report_problems(canonical: pd.DataFrame, log: Callable[[str], None] = quiet) -> pd.DataFrame:
     problems = problems_table(canonical)
     if len(problems):
         shown = "; ".join(f"row {p.row} {p.field}: {p.reason}" for p in problems.head(5).itertuples())
-        _say(log, f"{int((canonical['error'] != '').sum())} invalid row(s) not used: {shown}"
+        _log_to(log, f"{int((canonical['error'] != '').sum())} invalid row(s) not used: {shown}"
              + (" ..." if len(problems) > 5 else ""))
     return problems
 
 
-def apply_resolved_labels(canonical: pd.DataFrame, labels_path: str | Path, log=None) -> int:
+def apply_resolved_labels(canonical: pd.DataFrame, labels_path: str | Path, log: Callable[[str], None] = quiet) -> int:
     """Investigators' resolutions (transaction_id, label) override or fill the data's labels."""
     labels = read_table(labels_path)
     require_columns(labels, ["transaction_id", "label"], labels_path)
     resolved = dict(zip(labels["transaction_id"].astype(str), labels["label"].astype(float)))
     hit = canonical["transaction_id"].isin(list(resolved))
     canonical.loc[hit, "label"] = canonical.loc[hit, "transaction_id"].map(resolved)
-    _say(log, f"{labels_path}: {int(hit.sum())} of {len(resolved)} resolved labels match a transaction")
+    _log_to(log, f"{labels_path}: {int(hit.sum())} of {len(resolved)} resolved labels match a transaction")
     return int(hit.sum())
 
 
@@ -104,7 +106,7 @@ def carried_state(canonical: pd.DataFrame, config: FeatureConfig, ip_countries: 
 
 
 def train(paths, out: str | Path, rules_path: str | Path | None = None, labels_path: str | Path | None = None,
-          ip_countries_path: str | Path | None = None, label_delay_days: float = 7.0, log: Callable | None = print,
+          ip_countries_path: str | Path | None = None, label_delay_days: float = 7.0, log: Callable[[str], None] = say,
           **params) -> tuple[FraudModel, dict]:
     """Train on labelled transactions (one or more files) and save the model directory ``out``, with the
     online feature state as it stands at the end of the training data (``feature_state.npz``)."""
@@ -119,7 +121,7 @@ def train(paths, out: str | Path, rules_path: str | Path | None = None, labels_p
     rules.compile(config.names)  # a rule naming an unknown field fails before the long part
     start = time.perf_counter()
     features = batch_features(canonical, config, ip)
-    _say(log, f"features: {features.shape[1]} columns for {len(features):,} transactions "
+    _log_to(log, f"features: {features.shape[1]} columns for {len(features):,} transactions "
               f"in {time.perf_counter() - start:.1f}s")
     y = canonical.loc[features.index, "label"]
     labelled = y.notna().to_numpy()
@@ -144,7 +146,7 @@ def train(paths, out: str | Path, rules_path: str | Path | None = None, labels_p
     write_state(state_path, state, extra={"start": {"kind": "model", "description": "the state carried from the "
                                                     f"training data ({', '.join(map(str, paths))})"}})
     (Path(out) / RULES_FILE).write_text(rules.text, encoding="utf-8")
-    _say(log, f"feature state at the end of the training data ({when(state.clock)}): "
+    _log_to(log, f"feature state at the end of the training data ({when(state.clock)}): "
               f"{state.size()['customers']:,} customers, {state.size()['terminals']:,} terminals, "
               f"{state_path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - start:.1f}s")
     metrics = {"training_rows": int(labelled.sum()), "frauds": int(y[labelled].sum()),
@@ -160,12 +162,12 @@ def train(paths, out: str | Path, rules_path: str | Path | None = None, labels_p
                           "gain").round(2))))})
     if len(problems):  # the rows left out of training, with row, field and reason
         write_table(problems, Path(out) / INVALID_ROWS_FILE, create_parent=True)
-        _say(log, f"the invalid rows are listed in {Path(out) / INVALID_ROWS_FILE}")
+        _log_to(log, f"the invalid rows are listed in {Path(out) / INVALID_ROWS_FILE}")
     return model, metrics
 
 
 def load_scorer(model_dir: str | Path, rules_path: str | Path | None = None, label_delay_days: float | None = None,
-                fresh: bool = False, history=None, log: Callable | None = None) -> FraudScorer:
+                fresh: bool = False, history=None, log: Callable[[str], None] = quiet) -> FraudScorer:
     """The model's scorer, starting from the feature state the model carries from its training data (the
     default), or empty (``fresh``); ``history``: files streamed through the state first (nothing decided).
 
@@ -210,7 +212,7 @@ def start_line(scorer: FraudScorer) -> str:
 
 
 def log_decisions(path: str | Path | None, canonical: pd.DataFrame, scored: pd.DataFrame,
-                  log: Callable | None = print) -> None:
+                  log: Callable[[str], None] = say) -> None:
     """Append the decisions to the log at ``path`` (none when None) and say where it is and how big it grew."""
     if path:
         with DecisionLog(path) as decision_log:
@@ -218,10 +220,10 @@ def log_decisions(path: str | Path | None, canonical: pd.DataFrame, scored: pd.D
         say_logged(path, added, log)
 
 
-def say_logged(path, added: int, log: Callable | None) -> None:
+def say_logged(path, added: int, log: Callable[[str], None]) -> None:
     with DecisionLog(path) as decision_log:
         total, open_cases = sum(decision_log.counts().values()), decision_log.case_count("open")
-    _say(log, f"logged {added:,} decisions to {describe(path)} (now {total:,}; {open_cases:,} open review cases: "
+    _log_to(log, f"logged {added:,} decisions to {describe(path)} (now {total:,}; {open_cases:,} open review cases: "
               "'niaga fraud cases'; --no-log to skip)")
 
 
@@ -231,7 +233,7 @@ def default_log(model_dir: str | Path) -> Path:
 
 def stream(scorer: FraudScorer, canonical: pd.DataFrame, log_path: str | Path | None = None,
            snapshot: str | Path | None = None, snapshot_seconds: float = 60.0, pace: float | None = None,
-           batch_size: int = 2048, desc: str = "scoring", log: Callable | None = print,
+           batch_size: int = 2048, desc: str = "scoring", log: Callable[[str], None] = say,
            say_logged_to: Callable | None = None) -> tuple[pd.DataFrame, dict]:
     """Score a canonical table through ``scorer`` and log the decisions (when ``log_path``).
 
@@ -281,19 +283,19 @@ def stream(scorer: FraudScorer, canonical: pd.DataFrame, log_path: str | Path | 
 
 def score_file(model_dir: str | Path, input_path: str | Path, output_path: str | Path,
                rules_path: str | Path | None = None, log_path: str | Path | None = None,
-               log: Callable | None = print, fresh: bool = False, history=None,
+               log: Callable[[str], None] = say, fresh: bool = False, history=None,
                snapshot: str | Path | None = None, snapshot_seconds: float = 60.0) -> pd.DataFrame:
     """Score a table in timestamp order; writes its rows and columns plus fraud_score, decision, reasons."""
     scorer = load_scorer(model_dir, rules_path, fresh=fresh, history=history, log=log)
     canonical, raw = read_transactions([input_path], log)
     report_problems(canonical, log)
     scored, info = stream(scorer, canonical, log_path, snapshot, snapshot_seconds, log=log)
-    _say(log, info["start"])
+    _log_to(log, info["start"])
     result = with_outputs(raw, {column: scored[column].to_numpy() for column in OUTPUT_COLUMNS})
     write_table(result, output_path)
     late = int(scored["reasons"].astype(str).str.startswith("out of order").sum())
     if late:
-        _say(log, f"{late:,} transactions older than the state's start ({scorer.start['until']}) were scored from "
+        _log_to(log, f"{late:,} transactions older than the state's start ({scorer.start['until']}) were scored from "
                   "the history up to their time and flagged 'out of order' in their reasons")
     return result
 
@@ -320,7 +322,7 @@ def replay(model_dir: str | Path, paths, output_path: str | Path | None = None,
            label_delay_days: float | None = None, log_path: str | Path | None = None,
            batch_size: int = 2048, report_dir: str | Path | None = None, fresh: bool = False, history=None,
            snapshot: str | Path | None = None, snapshot_seconds: float = 60.0, pace: float | None = None,
-           log: Callable | None = None) -> dict:
+           log: Callable[[str], None] = quiet) -> dict:
     """Stream files through the real-time scorer in timestamp order, labels fed back after their delay,
     starting from the model's carried state (or ``fresh``, and/or after ``history``).
 
@@ -382,7 +384,7 @@ def plot_precision_recall(y, score, path: Path, title: str, thresholds: dict[str
 
 
 def evaluate(model_dir: str | Path, paths, report_dir: str | Path, rules_path: str | Path | None = None,
-             fresh: bool = False, history=None, log: Callable | None = None) -> dict:
+             fresh: bool = False, history=None, log: Callable[[str], None] = quiet) -> dict:
     """Replay labelled files through the scorer (from the model's carried state, or ``fresh`` / after
     ``history``) and write metrics.json, report.md, a confusion matrix of flagged vs fraud, and the
     precision-recall curve."""

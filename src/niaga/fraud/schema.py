@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -219,6 +220,78 @@ def record_seconds(value) -> float:
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
     return stamp.value / 1e9
+
+
+class TransactionRecord(NamedTuple):
+    """One transaction as the real-time path carries it: the canonical fields, parsed, in the order of
+    ``OnlineFeatureState.update``'s arguments (a tuple, so ``update(*record)`` costs nothing more)."""
+
+    transaction_id: str | None
+    ts: float
+    amount: float
+    customer_id: str | None
+    terminal_id: str | None
+    label: float
+    signup_ts: float
+    device_id: str | None
+    ip_address: float
+    source: str | None
+    browser: str | None
+    sex: str | None
+    age: float
+
+
+def _text(value):
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def _number(value) -> float:
+    try:
+        return float(value) if value is not None and value is not pd.NA else math.nan
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def parse_record(record: dict) -> tuple[TransactionRecord, str]:
+    """One transaction given as a dict (any of the schema's column names) → (TransactionRecord, error).
+
+    The scalar twin of ``normalize``, for the real-time path where building a DataFrame per transaction would
+    cost more than the whole scoring budget; both produce the same reason texts.
+    """
+    mapping = column_mapping(record.keys())
+    get = lambda field: record.get(mapping[field]) if field in mapping else None  # noqa: E731
+    problems = []
+    tx_id, customer, terminal = _text(get("transaction_id")), _text(get("customer_id")), _text(get("terminal_id"))
+    for field, value in (("transaction_id", tx_id), ("customer_id", customer)):
+        if value is None:
+            problems.append(f"{field}: missing")
+    if "terminal_id" in mapping and terminal is None:
+        problems.append("terminal_id: missing")
+    raw_ts = get("timestamp")
+    ts = record_seconds(raw_ts)
+    if _text(raw_ts) is None:
+        problems.append("timestamp: missing")
+    elif ts != ts:
+        problems.append(f"timestamp: cannot parse {raw_ts!r}")
+    raw_amount = get("amount")
+    amount = _number(raw_amount)
+    if _text(raw_amount) is None:
+        problems.append("amount: missing")
+    elif amount != amount:
+        problems.append(f"amount: not a number {raw_amount!r}")
+    elif amount < 0:
+        problems.append(f"amount: negative {amount}")
+    elif math.isinf(amount):
+        problems.append("amount: not finite")
+    record = TransactionRecord(tx_id, ts, amount, customer, terminal, parse_label(get("label")),
+                               record_seconds(get("signup_time")), _text(get("device_id")), _number(get("ip_address")),
+                               _text(get("source")), _text(get("browser")), _text(get("sex")), _number(get("age")))
+    return record, "; ".join(problems)
 
 
 def sort_stream(canonical: pd.DataFrame) -> np.ndarray:

@@ -93,7 +93,7 @@ class ALSRecommender(ItemVectorSimilarity, RecommenderBase):
         matrix = self._weighted(weighted_matrix(histories, self.n_items_))
         return self._model().recalculate_user(np.arange(len(histories)), matrix)
 
-    def score(self, histories: Histories) -> np.ndarray:
+    def score_items(self, histories: Histories) -> np.ndarray:
         self._check_fitted()
         return (self.user_factors(histories) @ self.item_factors_.T).astype(np.float32)
 

@@ -5,7 +5,7 @@ A source is a scikit-learn estimator and a niaga model: ``fit(interactions)`` le
 top items; ``similar_items(items, k)`` the items most like each item. Items are catalogue rows (0..n-1)
 everywhere inside; the blender turns them into ids and reasons.
 
-Everything is built on ``score(histories)``: a users × items matrix, higher is better, computed from the
+Everything is built on ``score_items(histories)`` (not ``score``: scikit-learn's ``score(X, y)`` returns one number): a users × items matrix, higher is better, computed from the
 histories given (not from anything remembered about the user), so the same call serves a known customer,
 a new one with a few clicks, and an evaluation that hides the last item. ``explain`` says why an item was
 scored: a reason template and, for item-based sources, the history item behind it ("because you bought X").
@@ -21,7 +21,7 @@ from niaga.recommend.data import Histories, Interactions
 
 
 class RecommenderBase(NiagaModel, BaseEstimator):
-    """Base of every source: ``fit``, ``score``, ``recommend``, ``similar_items``, ``explain``."""
+    """Base of every source: ``fit``, ``score_items``, ``recommend``, ``similar_items``, ``explain``."""
 
     task = "recommend"
     #: the source name shown beside each recommended item
@@ -30,7 +30,7 @@ class RecommenderBase(NiagaModel, BaseEstimator):
     def fit(self, interactions: Interactions, y=None):  # pragma: no cover - every source overrides it
         raise NotImplementedError
 
-    def score(self, histories: Histories) -> np.ndarray:  # pragma: no cover
+    def score_items(self, histories: Histories) -> np.ndarray:  # pragma: no cover
         """users × items scores (float32), higher is better."""
         raise NotImplementedError
 
@@ -41,7 +41,7 @@ class RecommenderBase(NiagaModel, BaseEstimator):
     def recommend(self, histories: Histories, k: int = 10, exclude_history: bool = False
                   ) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` catalogue rows per user and their scores (users × k)."""
-        scores = self.score(histories)
+        scores = self.score_items(histories)
         if exclude_history:
             mask_history(scores, histories)
         return top_k(scores, k)

@@ -187,7 +187,7 @@ class Blender(RecommenderBase):
         train = dataclasses.replace(interactions, histories=valid.train)
         queries = valid.train.take(rows)
         names = [name for name, _ in self.sources]
-        parts = {name: minmax_rows((reusable[name] if name in reusable else clone(source).fit(train)).score(queries))
+        parts = {name: minmax_rows((reusable[name] if name in reusable else clone(source).fit(train)).score_items(queries))
                  for name, source in self.sources}
         excluded = np.zeros((len(rows), self.n_items_), dtype=bool)
         excluded[queries.row_of(), queries.items] = True
@@ -222,10 +222,10 @@ class Blender(RecommenderBase):
 
     # -- scoring -------------------------------------------------------------------------------------
     def _parts(self, histories: Histories) -> dict[str, np.ndarray]:
-        return {name: minmax_rows(source.score(histories)) for name, source in self.sources_
+        return {name: minmax_rows(source.score_items(histories)) for name, source in self.sources_
                 if self.weights_.get(name, 0.0) > 0}
 
-    def score(self, histories: Histories) -> np.ndarray:
+    def score_items(self, histories: Histories) -> np.ndarray:
         self._check_fitted()
         parts = self._parts(histories)
         if not parts:
@@ -337,7 +337,7 @@ class Blender(RecommenderBase):
 
     def _fallback(self, served: Served, histories: Histories, u: int, k: int) -> None:
         segment = histories.segments[u] if histories.segments is not None else ""
-        scores = self.fallback_.score(histories.take([u]))
+        scores = self.fallback_.score_items(histories.take([u]))
         rows, values = top_k(scores, k)
         reason = self.fallback_.explain([], rows[0][:1], segment)[0][0]
         served.fallback = f"no history for user {served.user!r}: {reason}"
@@ -346,7 +346,7 @@ class Blender(RecommenderBase):
 
     def _fill(self, served: Served, histories: Histories, u: int, k: int) -> None:
         have = {self.item_row(r.item) for r in served.items}
-        scores = self.fallback_.score(histories.take([u]))[0]
+        scores = self.fallback_.score_items(histories.take([u]))[0]
         allowed = np.ones(self.n_items_, dtype=bool)
         allowed[histories.items_of(u)] = False
         allowed |= self.rebuy_

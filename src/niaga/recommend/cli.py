@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
+from niaga.cli_options import add_data, add_input, add_kind, add_model, add_out, add_output, add_report, note, say
 from niaga.params import parse_params
 
 HELP_EXAMPLES = {
@@ -37,11 +37,11 @@ def register(sub, name: str, help_: str) -> None:
                     "cooccurrence, als (implicit), content, sasrec (default for sequences: SASRec blended with "
                     "co-occurrence, content and ALS), basket (default for invoices and baskets: buy again + "
                     "co-occurrence + ALS + popular, weights tuned on the validation basket).")
-    train.add_argument("--data", required=True, help="sequences (.txt: user item item ...), an invoice table (Online "
+    add_data(train, "sequences (.txt: user item item ...), an invoice table (Online "
                        "Retail or Online Retail II columns) or baskets (one per line, or member / date / item)")
-    train.add_argument("--out", required=True, help="model directory to write")
+    add_out(train)
     train.add_argument("--format", choices=FORMATS, help="data format (default: detected from the file)")
-    train.add_argument("--model", choices=MODELS, help="default: sasrec for sequences, basket otherwise")
+    add_kind(train, MODELS, None, "the recommender (default: sasrec for sequences, basket otherwise)")
     train.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="a model parameter: SOURCE.NAME=VALUE (e.g. sasrec.max_minutes=10, "
                             "cooccurrence.window=3), weights.SOURCE=W, or a blender parameter "
@@ -59,44 +59,40 @@ def register(sub, name: str, help_: str) -> None:
         "evaluate", help="HR@K, NDCG@K, Recall@K, MRR, coverage and popularity bias on held-out items",
         description="Full ranking over every item, reported twice: all items, and history removed (past items "
                     "excluded from the ranking). Writes metrics.json, hit_rate_at_k.png and report.md.")
-    evaluate.add_argument("--model", required=True, help=MODEL_HELP)
-    evaluate.add_argument("--data", required=True, help="the data the model was trained on (its test items "
+    add_model(evaluate, MODEL_HELP)
+    add_data(evaluate, "the data the model was trained on (its test items "
                           "are the ones training held out)")
     evaluate.add_argument("--protocol", required=True, choices=PROTOCOLS,
                           help="leave-one-out (last item), last-invoice (last basket) or time (after the cut-off "
                                "train used); it should match what train held out")
-    evaluate.add_argument("--report", "--out", dest="report", required=True, help="report directory")
+    add_report(evaluate, "report directory", legacy_out=True)
     evaluate.add_argument("--format", choices=FORMATS, help="data format (default: the model's)")
     evaluate.add_argument("--negatives", type=int, default=0,
                           help="also report sampled metrics against N random unseen items (labelled as sampled)")
     evaluate.set_defaults(handler=evaluate_command)
 
     user = commands.add_parser("user", help="one user's top items: item, score, source, reason per line")
-    user.add_argument("--model", required=True, help=MODEL_HELP)
+    add_model(user, MODEL_HELP)
     user.add_argument("--user", required=True, help="user / customer id (an unknown one gets popular items)")
     user.add_argument("-k", type=int, default=10, help=K_HELP)
     user.add_argument("--segment", help="the user's segment, for a user the model does not know")
     user.set_defaults(handler=user_command)
 
     users = commands.add_parser("users", help="top items for every user of a table: a row per (user, rank)")
-    users.add_argument("--model", required=True, help=MODEL_HELP)
-    users.add_argument("--input", required=True, help="table with a user column (user, user_id, customer_id, "
+    add_model(users, MODEL_HELP)
+    add_input(users, "table with a user column (user, user_id, customer_id, "
                        "CustomerID, Customer ID) and optionally segment")
-    users.add_argument("--output", required=True, help="CSV or parquet: the input columns, then user, rank, item, "
+    add_output(users, "CSV or parquet: the input columns, then user, rank, item, "
                        "item_name, score, source, reason, fallback, error")
     users.add_argument("-k", type=int, default=10, help=K_HELP + " per user")
     users.add_argument("--user-col", help="the user column (default: found by name)")
     users.set_defaults(handler=users_command)
 
     together = commands.add_parser("together", help="items frequently bought together with an item")
-    together.add_argument("--model", required=True, help=MODEL_HELP)
+    add_model(together, MODEL_HELP)
     together.add_argument("--item", required=True, help="item id (e.g. a StockCode)")
     together.add_argument("-k", type=int, default=10, help=K_HELP)
     together.set_defaults(handler=together_command)
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr)
 
 
 def _check_k(k: int) -> None:
@@ -107,10 +103,10 @@ def _check_k(k: int) -> None:
 
 
 def train_command(args: argparse.Namespace) -> int:
-    from niaga.recommend.service import train
+    from niaga.recommend.pipeline import train
 
-    _, summary = train(args.data, args.out, args.format, args.model, parse_params(args.param), args.holdout,
-                       args.items, args.segments, log=_log)
+    _, summary = train(args.data, args.out, args.format, args.kind, parse_params(args.param), args.holdout,
+                       args.items, args.segments, log=say)
     excluded = sum(summary["excluded_lines"].values())
     weights = ", ".join(f"{n} {w:g}" for n, w in summary["weights"].items())
     print(f"trained {summary['model']} on {summary['training_interactions']:,} of {summary['interactions']:,} "
@@ -121,7 +117,7 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
-    from niaga.recommend.service import evaluate
+    from niaga.recommend.pipeline import evaluate
 
     m = evaluate(args.model, args.data, args.protocol, args.report, args.format, args.negatives)
     r = m["history_removed"]
@@ -134,13 +130,13 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
 def _print_served(served) -> None:
     if served.fallback:
-        _log(f"niaga: note: {served.fallback}")
+        note(served.fallback)
     for rec in served.items:
         print(f"{rec.item}\t{rec.score:.4f}\t{rec.source}\t{rec.reason}")
 
 
 def user_command(args: argparse.Namespace) -> int:
-    from niaga.recommend.service import load, recommend_user
+    from niaga.recommend.pipeline import load, recommend_user
 
     _check_k(args.k)
     _print_served(recommend_user(load(args.model), args.user, args.k, args.segment))
@@ -149,7 +145,7 @@ def user_command(args: argparse.Namespace) -> int:
 
 def users_command(args: argparse.Namespace) -> int:
     from niaga.data.io import read_table, write_table
-    from niaga.recommend.service import load, recommend_table
+    from niaga.recommend.pipeline import load, recommend_table
 
     _check_k(args.k)
     model = load(args.model)
@@ -164,7 +160,7 @@ def users_command(args: argparse.Namespace) -> int:
 
 
 def together_command(args: argparse.Namespace) -> int:
-    from niaga.recommend.service import load, together
+    from niaga.recommend.pipeline import load, together
 
     _check_k(args.k)
     _print_served(together(load(args.model), args.item, args.k))

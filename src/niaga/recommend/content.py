@@ -68,7 +68,7 @@ class ContentRecommender(RecommenderBase):
         self.__dict__.pop("_features_t", None)
         return self
 
-    def score(self, histories: Histories) -> np.ndarray:
+    def score_items(self, histories: Histories) -> np.ndarray:
         self._check_fitted()
         weights = weighted_matrix(histories, self.n_items_, recency_weights(histories, self.half_life))
         profile = weights @ self.features_

@@ -125,7 +125,7 @@ class CooccurrenceRecommender(RecommenderBase):
         by = "basket" if self.unit_ == "basket" else "position"
         return weighted_matrix(histories, self.n_items_, recency_weights(histories, self.half_life, by))
 
-    def score(self, histories: Histories) -> np.ndarray:
+    def score_items(self, histories: Histories) -> np.ndarray:
         self._check_fitted()
         return np.asarray((self._history_matrix(histories) @ self.similarity_).todense(), dtype=np.float32)
 

@@ -86,7 +86,7 @@ class PopularityRecommender(RecommenderBase):
         return np.fromiter((lookup.get(s, -1) for s in histories.segments.tolist()), dtype=np.int64,
                            count=len(histories))
 
-    def score(self, histories: Histories) -> np.ndarray:
+    def score_items(self, histories: Histories) -> np.ndarray:
         self._check_fitted()
         base = self.scores_ / max(float(self.scores_.max()), 1e-12)
         out = np.tile(base, (len(histories), 1))

@@ -42,7 +42,7 @@ class RepeatRecommender(RecommenderBase):
         out[order] = first
         return out
 
-    def score(self, histories: Histories) -> np.ndarray:
+    def score_items(self, histories: Histories) -> np.ndarray:
         self._check_fitted()
         weights = recency_weights(histories, self.half_life, self.by) * self._once_per_basket(histories)
         return weighted_matrix(histories, self.n_items_, weights).toarray()

@@ -294,7 +294,7 @@ class SASRecRecommender(ItemVectorSimilarity, RecommenderBase):
         return not self.refit_epochs
 
     # -- the contract ---------------------------------------------------------------------------------
-    def score(self, histories: Histories, batch_size: int = 1024) -> np.ndarray:
+    def score_items(self, histories: Histories, batch_size: int = 1024) -> np.ndarray:
         self._check_fitted()
         sequences = [histories.items_of(u)[-int(self.max_len):].astype(np.int64) + 1 for u in range(len(histories))]
         out = np.empty((len(histories), self.n_items_), dtype=np.float32)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from niaga.cli_options import add_data, add_input, add_kind, add_model, add_out, add_output, add_report, say
 from niaga.text.classify import MODEL_KINDS
 
 
@@ -25,37 +26,37 @@ def register(sub, name: str, help_: str) -> None:
     commands = parser.add_subparsers(dest="command", metavar="<command>")
 
     train = commands.add_parser("train", help="train a classifier on a labelled CSV and save it to a directory")
-    train.add_argument("--data", required=True, help="labelled table (CSV, TSV, parquet)")
+    add_data(train, "labelled table (CSV, TSV, parquet)")
     train.add_argument("--text-col", required=True, help="column holding the review text")
     train.add_argument("--label-col", required=True, help="column holding the label (emotion, sentiment ...)")
-    train.add_argument("--out", required=True, help="model directory to write")
-    train.add_argument("--model", choices=MODEL_KINDS, default="tfidf",
-                       help="tfidf (fast default), neural (PyTorch, pretrained embeddings), transformer (Hugging Face)")
+    add_out(train)
+    add_kind(train, MODEL_KINDS, "tfidf", "the classifier: tfidf (fast), neural (PyTorch, pretrained embeddings), "
+                                          "transformer (Hugging Face)", aliases={"linear": "tfidf"})
     train.add_argument("--cv", type=int, default=None,
                        help="folds of cross-validation before the final fit (default: 5 for tfidf, 0 otherwise)")
-    train.add_argument("--report", help="with --cv: write the cross-validation report to this directory")
+    add_report(train, "with --cv: write the cross-validation report to this directory", required=False)
     train.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="a model parameter, e.g. --param C=0.5 or --param model_name=/path/to/bert (repeatable)")
     train.set_defaults(handler=train_command)
 
     predict = commands.add_parser("predict", help="classify a table's text column; adds label, confidence, error")
-    predict.add_argument("--model", required=True, help="model directory")
-    predict.add_argument("--input", "--data", dest="input", required=True, help="table of reviews to classify")
+    add_model(predict)
+    add_input(predict, "table of reviews to classify")
     predict.add_argument("--text-col", required=True, help="column holding the review text")
-    predict.add_argument("--output", "--out", dest="output", required=True,
-                         help="table to write (.csv, .tsv, .parquet, .xlsx, .jsonl): the input plus label, confidence, error")
+    add_output(predict, "table to write (.csv, .tsv, .parquet, .xlsx, .jsonl): the input plus label, confidence, "
+                        "error, warning")
     predict.set_defaults(handler=predict_command)
 
     evaluate = commands.add_parser("evaluate", help="score a model on a labelled table and write a report")
-    evaluate.add_argument("--model", required=True, help="model directory")
-    evaluate.add_argument("--data", required=True, help="labelled table the model did not train on")
+    add_model(evaluate)
+    add_data(evaluate, "labelled table the model did not train on")
     evaluate.add_argument("--text-col", required=True, help="column holding the review text")
     evaluate.add_argument("--label-col", required=True, help="column holding the true label")
-    evaluate.add_argument("--report", required=True, help="directory for metrics.json, confusion_matrix.png, report.md")
+    add_report(evaluate, "directory for metrics.json, confusion_matrix.png, report.md")
     evaluate.set_defaults(handler=evaluate_command)
 
     classify = commands.add_parser("classify", help="classify texts given as arguments (or stdin lines)")
-    classify.add_argument("--model", required=True, help="model directory")
+    add_model(classify)
     classify.add_argument("texts", nargs="*", help="texts; none: one per line from stdin")
     classify.set_defaults(handler=classify_command)
 
@@ -65,13 +66,13 @@ def train_command(args: argparse.Namespace) -> int:
     from niaga.errors import NiagaError
     from niaga.reviews.pipeline import make_model, train
 
-    params = parse_params(args.param, valid=list(make_model(args.model).get_params(deep=False)))
+    params = parse_params(args.param, valid=list(make_model(args.kind).get_params(deep=False)))
     try:
-        model, metrics = train(args.data, args.text_col, args.label_col, args.out, kind=args.model, cv=args.cv, report_dir=args.report,
-                               log=lambda m: print(m, file=sys.stderr), **params)
+        model, metrics = train(args.data, args.text_col, args.label_col, args.out, kind=args.kind, cv=args.cv, report_dir=args.report,
+                               log=say, **params)
     except (TypeError, ValueError) as exc:  # a bad --param or unusable labels
         raise NiagaError(str(exc)) from exc
-    print(f"trained {args.model} model on {metrics['training_rows']} rows, labels {list(model.classes_)}; "
+    print(f"trained {args.kind} model on {metrics['training_rows']} rows, labels {list(model.classes_)}; "
           f"saved to {args.out}")
     return 0
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import threading
-from collections import Counter, deque
 from pathlib import Path
 
 import plotly
@@ -17,9 +15,11 @@ from fastapi.templating import Jinja2Templates
 
 from niaga.analytics.overview import business_overview
 from niaga.errors import NiagaError
+from niaga.fraud.live import LiveReplay
 from niaga.serve import overview_panels
 from niaga.serve.routers import customers, fraud, recommend, reviews, social, vision
 from niaga.store.database import describe
+from niaga.store.queries import review_label_counts
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -113,8 +113,7 @@ def reviews_page(request: Request, text: str = Form("")):
                     rows[i][task] = result
         except NiagaError as exc:
             error = str(exc)
-    labels = service.read(lambda store: store.db.execute(
-        "SELECT label, count(*) FROM reviews WHERE label IS NOT NULL GROUP BY label ORDER BY 2 DESC").fetchall())
+    labels = service.read(review_label_counts)
     chart = bar([l for l, _ in labels], [n for _, n in labels], "Stored reviews by label", y_title="reviews") \
         if labels else None
     return page(request, "reviews.html", "Reviews: emotion and sentiment", text=text, rows=rows, tasks=tasks,
@@ -176,43 +175,12 @@ def customers_page(request: Request, customer_id: str = Form("")):
                 segments_chart=segments_chart, rfm_chart=rfm_chart, profile=profile, error=error)
 
 
-class Replay:
-    """A replay of the warehouse's transactions through the served scorer, in a background thread; the fraud
-    page polls its counts and latest decisions."""
-
-    def __init__(self):
-        self.thread: threading.Thread | None = None
-        self.counts: Counter = Counter()
-        self.latest: deque = deque(maxlen=20)
-        self.status = "no replay yet"
-        self.error = None
-
-    @property
-    def running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
-
-    def start(self, service, count: int) -> None:
-        if self.running:
-            return
-        self.counts, self.latest = Counter(), deque(maxlen=20)
-        self.thread = threading.Thread(target=self._run, args=(service, count), daemon=True)
-        self.thread.start()
-
-    def _run(self, service, count: int) -> None:
-        try:
-            self.status = "reading the transactions ..."
-            rows = fraud.next_transactions(service, count)
-            for i, record in enumerate(rows, start=1):
-                decision = fraud.score(service, record)
-                self.counts[decision.decision] += 1
-                self.latest.appendleft(decision.model_dump())
-                self.status = f"replaying: {i:,} of {len(rows):,} transactions scored"
-            self.status = f"replay done: {len(rows):,} transactions scored"
-        except NiagaError as exc:
-            self.status = f"replay stopped: {exc}"
-
-
-REPLAY = Replay()
+def fraud_replay_of(request: Request) -> LiveReplay:
+    """The dashboard's replay lives on the app's state: one per server, none shared between apps."""
+    state = request.app.state
+    if getattr(state, "fraud_replay", None) is None:
+        state.fraud_replay = LiveReplay()
+    return state.fraud_replay
 
 
 @router.get("/fraud", response_class=HTMLResponse)
@@ -225,19 +193,22 @@ def fraud_page(request: Request):
     except NiagaError as exc:
         error = str(exc)
     return page(request, "fraud.html", "Fraud: live decisions and the review queue", cases=queue,
-                open_cases=open_cases, status=REPLAY.status, error=error)
+                open_cases=open_cases, status=fraud_replay_of(request).status, error=error)
 
 
 @router.post("/fraud/replay")
 def fraud_replay(request: Request, count: int = Form(500)):
-    REPLAY.start(services(request), max(1, min(count, 100_000)))
+    service = services(request)
+    fraud_replay_of(request).start(lambda: fraud.next_transactions(service, max(1, min(count, 100_000))),
+                                   lambda record: fraud.score(service, record).model_dump())
     return RedirectResponse("/fraud", status_code=303)
 
 
 @router.get("/fraud/feed.json")
-def fraud_feed() -> dict:
-    return {"running": REPLAY.running, "status": REPLAY.status, "counts": dict(REPLAY.counts),
-            "latest": list(REPLAY.latest)}
+def fraud_feed(request: Request) -> dict:
+    replay = fraud_replay_of(request)
+    return {"running": replay.running, "status": replay.status, "counts": dict(replay.counts),
+            "latest": list(replay.latest)}
 
 
 @router.post("/fraud/resolve")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from niaga.social.models import DEFAULT_KIND, MODEL_KINDS
+from niaga.cli_options import add_data, add_input, add_kind, add_model, add_out, add_output, add_report, say
+from niaga.social.models import DEFAULT_KIND, KIND_ALIASES, MODEL_KINDS
 
 
 HELP_EXAMPLES = {
@@ -29,50 +29,50 @@ def register(sub, name: str, help_: str) -> None:
 
     train = commands.add_parser("train", help="train the transaction classifier (and the activity classifier when "
                                               "the table has an activity column)")
-    train.add_argument("--data", required=True, help="labelled table (CSV, TSV, parquet)")
+    add_data(train, "labelled table (CSV, TSV, parquet)")
     train.add_argument("--text-col", required=True, help="column holding the post text")
     train.add_argument("--label-col", required=True, help="column holding TRANSACTION / NON_TRANSACTION")
-    train.add_argument("--out", required=True, help="model directory to write")
-    train.add_argument("--model", choices=MODEL_KINDS, default=DEFAULT_KIND,
-                       help=f"svm-rbf (the paper's recipe), linear (TF-IDF word + char, the default: best on CV), "
-                            f"neural (BiLSTM, pretrained embeddings); default {DEFAULT_KIND}")
+    add_out(train)
+    add_kind(train, MODEL_KINDS, DEFAULT_KIND, "the classifier: svm-rbf (the paper's recipe), tfidf (TF-IDF word + "
+             "char, the text layer's model, once called linear: best on CV), neural (BiLSTM, pretrained embeddings)",
+             aliases=KIND_ALIASES)
     train.add_argument("--activity-col", default="activity", help="activity column, used when present (default activity)")
     train.add_argument("--cv", type=int, default=0, help="folds of cross-validation before the final fit (default none)")
-    train.add_argument("--report", help="with --cv: write the cross-validation reports here")
+    add_report(train, "with --cv: write the cross-validation reports here", required=False)
     train.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a model parameter (repeatable)")
     train.set_defaults(handler=train_command)
 
     predict = commands.add_parser("predict", help="classify posts; adds label, confidence, activity, extraction columns")
-    predict.add_argument("--model", required=True, help="model directory")
-    predict.add_argument("--input", "--data", dest="input", required=True, help="table of posts to classify")
+    add_model(predict)
+    add_input(predict, "table of posts to classify")
     predict.add_argument("--text-col", required=True, help="column holding the post text")
-    predict.add_argument("--output", "--out", dest="output", required=True,
-                         help="table to write: the input plus label, confidence, activity, extraction columns, error")
+    add_output(predict, "table to write: the input plus label, confidence, activity, extraction columns, error, "
+                        "warning")
     predict.set_defaults(handler=predict_command)
 
     extract = commands.add_parser("extract", help="read price, payment method, quantity, product from any text (no model)")
-    extract.add_argument("--input", "--data", dest="input", required=True, help="table of texts (posts, chats, reviews)")
+    add_input(extract, "table of texts (posts, chats, reviews)")
     extract.add_argument("--text-col", required=True, help="column holding the text")
-    extract.add_argument("--output", "--out", dest="output", required=True,
-                         help="table to write: the input plus price, payment, quantity, product (with spans), error")
+    add_output(extract, "table to write: the input plus price, payment, quantity, product (with spans), error, "
+                        "warning")
     extract.set_defaults(handler=extract_command)
 
     evaluate = commands.add_parser("evaluate", help="score a model on a labelled table; writes metrics.json and plots")
-    evaluate.add_argument("--model", required=True, help="model directory")
-    evaluate.add_argument("--data", required=True, help="labelled table the model did not train on")
+    add_model(evaluate)
+    add_data(evaluate, "labelled table the model did not train on")
     evaluate.add_argument("--text-col", required=True, help="column holding the post text")
     evaluate.add_argument("--label-col", required=True, help="column holding the true label")
     evaluate.add_argument("--activity-col", default="activity",
                           help="column holding the true activity, scored when present (default activity)")
-    evaluate.add_argument("--report", required=True, help="directory for metrics.json, confusion matrices, report.md")
+    add_report(evaluate, "directory for metrics.json, confusion matrices, report.md")
     evaluate.set_defaults(handler=evaluate_command)
 
     grid = commands.add_parser("grid", help="the paper's protocol: DF-threshold curve, C × γ grid with k-fold CV, "
                                             "test accuracy of the best pair")
-    grid.add_argument("--data", required=True, help="labelled training table")
+    add_data(grid, "labelled training table")
     grid.add_argument("--text-col", required=True, help="column holding the post text")
     grid.add_argument("--label-col", required=True, help="column holding the label")
-    grid.add_argument("--report", required=True, help="directory for grid.csv, grid.png, df_curve.png, metrics.json, report.md")
+    add_report(grid, "directory for grid.csv, grid.png, df_curve.png, metrics.json, report.md")
     grid.add_argument("--test", help="labelled test table; default: hold out --test-size of --data "
                                      "(stratified, near-duplicates kept together)")
     grid.add_argument("--test-size", type=float, default=0.2, help="held-out share when no --test (paper: 200 of 1,000)")
@@ -93,10 +93,6 @@ def float_list(text: str) -> tuple[float, ...]:
     return values
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
 def train_command(args: argparse.Namespace) -> int:
     from niaga.errors import NiagaError
     from niaga.params import parse_params
@@ -106,13 +102,13 @@ def train_command(args: argparse.Namespace) -> int:
     if args.report and not args.cv:
         raise NiagaError("--report needs --cv (the report is the cross-validation's)")
     try:
-        summary = train(args.data, args.text_col, args.label_col, args.out, kind=args.model,
-                        activity_col=args.activity_col, cv=args.cv, report_dir=args.report, log=log,
-                        **parse_params(args.param, valid=list(make_model(args.model).get_params(deep=False))))
+        summary = train(args.data, args.text_col, args.label_col, args.out, kind=args.kind,
+                        activity_col=args.activity_col, cv=args.cv, report_dir=args.report, log=say,
+                        **parse_params(args.param, valid=list(make_model(args.kind).get_params(deep=False))))
     except (TypeError, ValueError) as exc:  # a bad --param or unusable labels
         raise NiagaError(str(exc)) from exc
     activity = summary.get("activity")
-    print(f"trained {args.model} transaction classifier on {summary['transaction']['training_rows']} posts "
+    print(f"trained {args.kind} transaction classifier on {summary['transaction']['training_rows']} posts "
           f"(labels {summary['classes']})"
           + (f" and activity classifier on {activity['training_rows']} posts" if activity else
              f"; no {args.activity_col!r} column, so no activity classifier") + f"; saved to {args.out}")
@@ -141,7 +137,7 @@ def extract_command(args: argparse.Namespace) -> int:
     require_columns(frame, [args.text_col], args.input)
     texts, notes = bounded_texts(frame[args.text_col])
     extracted = extract_frame(pd.DataFrame({"text": texts.to_numpy()}), "text").drop(columns="text")
-    extracted["error"] = extracted["error"].where(extracted["error"] != "", notes.to_numpy())
+    extracted["warning"] = notes.where(extracted["error"].to_numpy() == "", "").to_numpy()
     result = with_outputs(frame, extracted)
     write_table(result, args.output)
     found = {col: int((result[col].astype("string").fillna("") != "").sum())

@@ -98,13 +98,13 @@ def label_posts(models, frame: pd.DataFrame, text_col: str, extract: bool = True
         rows = np.flatnonzero((outputs["label"] == positive).to_numpy())
         if len(rows):
             activity[rows] = activity_model.predict(texts.iloc[rows].astype(str).tolist())
-    errors = outputs.pop("error")
+    errors, warnings = outputs.pop("error"), outputs.pop("warning")
     outputs["activity"] = activity
     if extract:
         extracted = extract_frame(pd.DataFrame({"text": texts}), "text").drop(columns=["text", "error"],
                                                                                 errors="ignore")
         outputs = pd.concat([outputs, extracted.set_axis(outputs.index)], axis=1)
-    outputs["error"] = errors
+    outputs["error"], outputs["warning"] = errors, warnings
     return with_outputs(frame, outputs)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
+from niaga.cli_options import add_model, say
 from niaga.stream.backend import BACKENDS
 
 HELP_EXAMPLES = {
@@ -35,7 +35,7 @@ def register(sub, name: str, help_: str) -> None:
 
     run = commands.add_parser("run", help="score each transaction of a stream with the fraud scorer and write "
                                           "transaction_id, fraud_score, decision, reasons to an output stream")
-    run.add_argument("--model", required=True, help="fraud model directory ('niaga fraud train')")
+    add_model(run, "fraud model directory ('niaga fraud train')")
     add_broker_options(run)
     run.add_argument("--in", dest="in_stream", required=True, help="the input stream (as published)")
     run.add_argument("--out", dest="out_stream", required=True,
@@ -66,10 +66,6 @@ def add_broker_options(parser: argparse.ArgumentParser) -> None:
                         help="broker address: redis://HOST:6379/0 for Redis, HOST:9092[,HOST:9092] for Kafka")
 
 
-def err(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def check_positive(value, option: str) -> None:
     from niaga.stream.backend import StreamError
 
@@ -84,7 +80,7 @@ def publish_command(args: argparse.Namespace) -> int:
     check_positive(args.partitions, "--partitions")
     check_positive(args.max_rate, "--max-rate")
     summary = publish(open_backend(args.backend, args.url), args.stream, args.files, args.partitions, args.max_rate,
-                      log=err)
+                      log=say)
     print(json.dumps(summary))
     return 0
 
@@ -96,11 +92,11 @@ def run_command(args: argparse.Namespace) -> int:
     for value, option in ((args.partitions, "--partitions"), (args.until_idle, "--until-idle"),
                           (args.snapshot_seconds, "--snapshot-seconds"), (args.batch, "--batch")):
         check_positive(value, option)
-    err(f"consumer {args.consumer} of group {args.group}: {args.in_stream} → {args.out_stream}"
+    say(f"consumer {args.consumer} of group {args.group}: {args.in_stream} → {args.out_stream}"
         + (f", stopping after {args.until_idle:g}s idle" if args.until_idle else "; Ctrl-C stops it"))
     summary = run(args.model, open_backend(args.backend, args.url), args.in_stream, args.out_stream,
                   until_idle=args.until_idle, metrics_port=args.metrics_port, group=args.group, name=args.consumer,
                   partitions=args.partitions, own=args.own, state_dir=args.state, batch=args.batch,
-                  snapshot_seconds=args.snapshot_seconds, log=err)
+                  snapshot_seconds=args.snapshot_seconds, log=say)
     print(json.dumps(summary))
     return 0

@@ -61,7 +61,8 @@ def normalize(args: argparse.Namespace) -> int:
         texts, notes = bounded_texts(frame[args.text_col])
         normalized = normalizer.transform(tqdm(texts.where(errors == "", None).tolist(), desc="normalizing",
                                                unit="text", disable=len(texts) < 50_000))
-        frame = with_outputs(frame, {"normalized": normalized, "error": errors.where(errors != "", notes).to_numpy()})
+        frame = with_outputs(frame, {"normalized": normalized, "error": errors.to_numpy(),
+                                     "warning": notes.where(errors == "", "").to_numpy()})
         if args.output:
             write_table(frame, args.output)
             print(f"wrote {len(frame)} rows to {args.output} ({int((errors != '').sum())} with an error)",

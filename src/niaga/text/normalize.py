@@ -21,6 +21,7 @@ import re
 from typing import Iterable, Sequence
 
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
 from niaga.modeling import CompactState
 from niaga.text import lexicon
@@ -174,8 +175,7 @@ class TextNormalizer(CompactState, TransformerMixin, BaseEstimator):
     # -- batch -----------------------------------------------------------------------------------
     def transform(self, X: Iterable) -> list[str]:
         """Normalize each text; a value that is not a string becomes ""."""
-        if not hasattr(self, "slang_"):
-            self.fit()
+        check_is_fitted(self, "slang_")  # fit loads the lexicons: transform never changes the estimator
         texts = [t.replace("\n", " ").replace("\r", " ") if isinstance(t, str) else "" for t in X]
         if not texts:
             return []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
+from niaga.cli_options import add_data, add_input, add_model, add_out, add_output, add_report, say
 from niaga.params import parse_params
 
 FASHION = "../shared/data/images/fashion_product_images_small"
@@ -43,8 +43,8 @@ def register(sub, name: str, help_: str) -> None:
                     "hierarchy), train the CNN with one head per level and gender on the train split within a "
                     "time budget, keep the best weights on val, export ONNX float and int8, index the catalogue "
                     "for visual search, and save everything into --out.")
-    train.add_argument("--data", required=True, help=DATA_HELP)
-    train.add_argument("--out", required=True, help="model directory to write")
+    add_data(train, DATA_HELP)
+    add_out(train)
     train.add_argument("--minutes", type=float,
                        help="time budget of the whole command in minutes (default 20): the training loop gets what "
                             "is left after reading the data, less a measured reserve for export and indexing")
@@ -61,19 +61,19 @@ def register(sub, name: str, help_: str) -> None:
 
     evaluate = commands.add_parser("evaluate", help="score a model on one split: per level metrics, confusion "
                                                     "matrices, error severity, search precision")
-    evaluate.add_argument("--model", required=True, help=MODEL_HELP)
-    evaluate.add_argument("--data", required=True, help=DATA_HELP)
+    add_model(evaluate, MODEL_HELP)
+    add_data(evaluate, DATA_HELP)
     evaluate.add_argument("--split", default="val", help="split to score (default val)")
-    evaluate.add_argument("--report", required=True, help="directory for metrics.json, report.md and the plots")
+    add_report(evaluate, "directory for metrics.json, report.md and the plots")
     evaluate.add_argument("--runtime", default="auto", help=RUNTIME_HELP)
     evaluate.set_defaults(handler=evaluate_command)
 
     predict = commands.add_parser("predict", help="label images: master, sub, article, gender and their confidences")
-    predict.add_argument("--model", required=True, help=MODEL_HELP)
-    predict.add_argument("--input", required=True,
+    add_model(predict, MODEL_HELP)
+    add_input(predict,
                          help="a folder of images (every file in it, recursively), one image, or a table with an "
                               "image column (image, path, file ...; or id, read as images/<id>.jpg)")
-    predict.add_argument("--output", required=True, help="table to write (.csv, .parquet, .xlsx, .jsonl ...): the "
+    add_output(predict, help="table to write (.csv, .parquet, .xlsx, .jsonl ...): the "
                                                          "input's columns, then image, the labels, confidences, error")
     predict.add_argument("--image-col", help="the table's column naming the images (default: found by name)")
     predict.add_argument("--image-root", help="folder that relative image paths in the table start from (default: "
@@ -84,34 +84,34 @@ def register(sub, name: str, help_: str) -> None:
 
     check = commands.add_parser("check", help="the data checks alone: unreadable images, duplicates, imbalance, "
                                               "hierarchy inconsistencies")
-    check.add_argument("--data", required=True, help=DATA_HELP)
-    check.add_argument("--report", required=True, help="directory for data_checks.md and data_checks.json")
+    add_data(check, DATA_HELP)
+    add_report(check, "directory for data_checks.md and data_checks.json")
     check.set_defaults(handler=check_command)
 
     export = commands.add_parser("export", help="rebuild a model's ONNX float / int8 files and re-measure which "
                                                 "runtime predict uses")
-    export.add_argument("--model", required=True, help=MODEL_HELP)
-    export.add_argument("--data", required=True, help="the dataset it was trained on: int8 ranges are calibrated on "
+    add_model(export, MODEL_HELP)
+    add_data(export, "the dataset it was trained on: int8 ranges are calibrated on "
                                                       "its train split, speed and agreement measured on val")
     export.set_defaults(handler=export_command)
 
     index = commands.add_parser("index", help="build a visual search index of a catalogue with a model's embeddings")
-    index.add_argument("--model", required=True, help=MODEL_HELP)
-    index.add_argument("--data", required=True,
+    add_model(index, MODEL_HELP)
+    add_data(index,
                        help="a dataset folder (its catalogue images where it has them, as grocery's iconic images; "
                             "else all its images) or any folder of images")
-    index.add_argument("--out", required=True, help="index directory to write")
+    add_out(index, "index directory to write")
     index.add_argument("--split", help="index only this split of the dataset (e.g. val)")
     index.add_argument("--runtime", default="auto", help=RUNTIME_HELP)
     index.set_defaults(handler=index_command)
 
     similar = commands.add_parser("similar", help="the catalogue images most similar to a photo")
-    similar.add_argument("--model", required=True, help=MODEL_HELP)
+    add_model(similar, MODEL_HELP)
     similar.add_argument("--image", required=True, help="the query image")
     similar.add_argument("-k", type=int, default=10, help="how many similar images (default 10)")
     similar.add_argument("--index", help="index directory from 'niaga vision index' (default: MODEL/index, the "
                                          "training catalogue)")
-    similar.add_argument("--output", help="also write the results as a table (.csv, .parquet ...)")
+    add_output(similar, "also write the results as a table (.csv, .parquet ...)", required=False)
     similar.add_argument("--runtime", default="auto", help=RUNTIME_HELP)
     similar.set_defaults(handler=similar_command)
 
@@ -148,10 +148,6 @@ def register(sub, name: str, help_: str) -> None:
     duplicates.set_defaults(handler=duplicates_command)
 
 
-def err(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
 def model_params() -> list[str]:
     from niaga.vision.model import ProductClassifier
 
@@ -171,7 +167,7 @@ def train_command(args: argparse.Namespace) -> int:
             params[name] = tuple(params[name]) if isinstance(params[name], list) else params[name]
     try:
         model, summary = train(args.data, args.out, minutes=args.minutes, resume=args.resume,
-                               build_index=not args.no_index, log=err, **params)
+                               build_index=not args.no_index, log=say, **params)
     except (TypeError, ValueError) as exc:  # a bad --param value
         raise NiagaError(str(exc)) from exc
     t = summary["training"]
@@ -188,7 +184,7 @@ def train_command(args: argparse.Namespace) -> int:
 def evaluate_command(args: argparse.Namespace) -> int:
     from niaga.vision.pipeline import evaluate
 
-    m = evaluate(args.model, args.data, args.split, args.report, runtime=args.runtime, log=err)
+    m = evaluate(args.model, args.data, args.split, args.report, runtime=args.runtime, log=say)
     parts = [f"{h} {v['accuracy']:.4f} (per-class mean {v['per_class_mean_accuracy']:.4f})"
              for h, v in m["levels"].items()]
     search = m.get("search", {})
@@ -235,7 +231,7 @@ def check_command(args: argparse.Namespace) -> int:
 def export_command(args: argparse.Namespace) -> int:
     from niaga.vision.pipeline import export
 
-    info = export(args.model, args.data, log=err)
+    info = export(args.model, args.data, log=say)
     print(f"exported {args.model}: predict uses {info['fastest']}")
     return 0
 

@@ -203,7 +203,7 @@ class Runner:
 
     def run(self, images: np.ndarray, batch_size: int = BATCH) -> tuple[dict[str, np.ndarray], np.ndarray]:
         if self.session is None:
-            return self.model.predict_proba(images), self.model.embed(images)
+            return self.model.predict_proba_levels(images), self.model.embed(images)
         proba = {h: [] for h in self.heads}
         embeddings = []
         for start in range(0, len(images), batch_size):

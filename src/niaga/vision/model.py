@@ -300,12 +300,24 @@ class ProductClassifier(NiagaModel, BaseEstimator):
                     out[h][start:start + len(x)] = p.numpy()
         return out
 
-    def predict_proba(self, X) -> dict[str, np.ndarray]:
+    def predict_proba_levels(self, X) -> dict[str, np.ndarray]:
         """Class probabilities per head (columns in ``classes_[head]`` order), flip-averaged when ``flip_tta``."""
         check_is_fitted(self, ["module_", "classes_"])
         X = self._check_images(X)
         with _Threads(self.n_jobs):
             return self._proba_with(self.module_, X, bool(self.flip_tta))
+
+    @property
+    def finest_level_(self) -> str:
+        """The deepest level of the tree the model predicts (article, else sub, else master): the estimator's
+        class in the scikit-learn sense."""
+        check_is_fitted(self, ["classes_"])
+        return next(level for level in reversed(LEVELS) if level in self.classes_)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """scikit-learn's shape: an (n_images, n_classes) array for the finest level, columns in
+        ``classes_[finest_level_]`` order. Every head's probabilities: ``predict_proba_levels``."""
+        return self.predict_proba_levels(X)[self.finest_level_]
 
     def decode(self, proba: dict[str, np.ndarray]) -> pd.DataFrame:
         """Labels and confidences per head from probabilities: tree levels decoded jointly, gender alone."""
@@ -328,7 +340,7 @@ class ProductClassifier(NiagaModel, BaseEstimator):
 
     def predict(self, X) -> pd.DataFrame:
         """A frame: per head (master, sub, article, gender, those the model has) the label and its confidence."""
-        return self.decode(self.predict_proba(X))
+        return self.decode(self.predict_proba_levels(X))
 
     def embed(self, X) -> np.ndarray:
         """L2-normalized pooled features (n, embedding_dim), flip-averaged when ``flip_tta``: the search vectors."""

@@ -7,7 +7,6 @@ Splits: ``train`` fits on the dataset's ``train`` split and selects weights on `
 from __future__ import annotations
 
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -15,6 +14,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from niaga.cli_options import say
 from niaga.data.io import check_output_path, with_outputs, write_table
 from niaga.errors import DataError, NiagaError
 from niaga.modeling import fingerprint, load_model, row_hashes, save_model, training_overlap, overlap_note
@@ -33,10 +33,6 @@ MIN_LOOP_MINUTES = 0.1  # a budget too small for export and indexing still train
 CHUNK = 4096
 
 
-def err(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
 def _write_json(value, path: Path) -> None:
     from niaga.modeling import write_json
 
@@ -46,7 +42,7 @@ def _write_json(value, path: Path) -> None:
 # -- train ----------------------------------------------------------------------------------------------------
 
 def train(data: str | Path, out: str | Path, *, minutes: float | None = None, resume: bool = False,
-          build_index: bool = True, log: Callable[[str], None] = err, **params) -> tuple[ProductClassifier, dict]:
+          build_index: bool = True, log: Callable[[str], None] = say, **params) -> tuple[ProductClassifier, dict]:
     """Read the dataset, run the data checks, train on ``train`` selecting on ``val``, export the deployment
     files, index the catalogue and save the model into ``out``. Returns the model and a summary.
 
@@ -163,7 +159,7 @@ def _catalogue(dataset: ImageDataset) -> pd.DataFrame:
     return dataset.catalogue if dataset.catalogue is not None else dataset.table
 
 
-def export(model_dir: str | Path, data: str | Path, log: Callable[[str], None] = err) -> dict:
+def export(model_dir: str | Path, data: str | Path, log: Callable[[str], None] = say) -> dict:
     """Rebuild a saved model's deployment files (ONNX float, int8 dynamic and static) and their measurements:
     calibration on the dataset's training images, timing and agreement on its val images (else training ones)."""
     from niaga.modeling import read_metadata
@@ -194,7 +190,7 @@ def export(model_dir: str | Path, data: str | Path, log: Callable[[str], None] =
 # -- evaluate -------------------------------------------------------------------------------------------------
 
 def evaluate(model_dir: str | Path, data: str | Path, split: str, report: str | Path, runtime: str = "auto",
-             log: Callable[[str], None] = err) -> dict:
+             log: Callable[[str], None] = say) -> dict:
     """Score the model on one split of a dataset folder; write the report set into ``report``."""
     model = load_model(model_dir, task="vision")
     dataset = read_dataset(data)

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import atexit
 import gc
-import logging
-import threading
-import weakref
 from typing import Literal
 
 import pandas as pd
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from niaga.fraud.checkpoint import journal_tables
-from niaga.fraud.log import DecisionLog
+from niaga.fraud.log import DecisionLog, DecisionWriter
+from niaga.fraud.log import decision_writer as fraud_decision_writer
 from niaga.fraud.pipeline import load_scorer
+from niaga.store.queries import transactions_after
 
 router = APIRouter(prefix="/fraud", tags=["fraud"])
-_score_lock = threading.Lock()  # the scorer carries one stream's state: one transaction at a time
 
 
 class Transaction(BaseModel):
@@ -80,112 +76,13 @@ def decision_log(services) -> DecisionLog:
     return DecisionLog(services.settings.store)
 
 
-class DecisionWriter:
-    """Appends the served decisions to the log in batches, on a thread of its own, off the request path.
-
-    Opening the log, building a frame and one insert cost tens of milliseconds per call, whatever the number of
-    rows: per request they capped scoring at a few dozen requests per second. A decision is answered at once
-    and logged within about ``PAUSE`` seconds, with the others that came meanwhile; the log stays open while
-    decisions keep coming and is closed after ``IDLE_CLOSE`` seconds without any. Everything that reads the log
-    in this process (the case queue, resolving) flushes first, so it always sees every decision answered."""
-
-    PAUSE = 0.1
-    IDLE_CLOSE = 2.0
-
-    def __init__(self, services):
-        self.services = weakref.proxy(services)
-        self.path = services.settings.store
-        self.pending: list = []  # FraudScorer.journal entries: (seq, parsed transaction, decision)
-        self.lock = threading.Lock()  # guards pending
-        self.flushing = threading.Lock()  # one flush at a time: a reader that flushes waits for a running one
-        self.wake = threading.Event()
-        self.log: DecisionLog | None = None
-        threading.Thread(target=self._run, daemon=True, name="fraud-decision-log").start()
-        atexit.register(self._last_flush)  # a clean exit logs what is pending
-
-    def add(self, entry) -> None:
-        with self.lock:
-            self.pending.append(entry)
-        self.wake.set()
-
-    def flush(self) -> None:
-        with self.flushing:
-            with self.lock:
-                batch, self.pending = self.pending, []
-            if not batch:
-                return
-            # a transaction answered twice (the repeat refused as a duplicate) goes into a later append: the case
-            # queue takes each transaction's latest row by its logging time, which one append shares
-            segments, ids = [[]], set()
-            for entry in batch:
-                if entry[2]["transaction_id"] in ids:
-                    segments.append([])
-                    ids.clear()
-                ids.add(entry[2]["transaction_id"])
-                segments[-1].append(entry)
-            frames = [journal_tables(segment) for segment in segments]
-            with self.services.writing():
-                if self.log is None:
-                    self.log = DecisionLog(self.path).__enter__()
-                for canonical, results in frames:
-                    self.log.append(canonical, results)
-
-    def close_log(self) -> None:
-        """Let go of the log file (idle, or the server closed)."""
-        with self.flushing:
-            if self.log is None:
-                return
-            try:
-                with self.services.writing():
-                    self.log.__exit__(None, None, None)
-            except ReferenceError:  # the server is gone: nobody else writes through it
-                self.log.__exit__(None, None, None)
-            self.log = None
-
-    def _last_flush(self) -> None:
-        try:
-            self.flush()
-        except ReferenceError:  # the server was closed with nothing pending
-            pass
-        self.close_log()
-
-    def _run(self) -> None:
-        while True:
-            if not self.wake.wait(self.IDLE_CLOSE):
-                self.close_log()
-                self.wake.wait()
-            threading.Event().wait(self.PAUSE)  # let the batch gather
-            self.wake.clear()
-            try:
-                self.flush()
-            except ReferenceError:  # the server was closed
-                self.close_log()
-                return
-            except Exception:  # noqa: BLE001 — keep logging later batches; this one is reported, not dropped silently
-                logging.getLogger("niaga.serve").exception("could not append decisions to the decision log")
-
-
-_writers: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_writers_lock = threading.Lock()
-
-
 def decision_writer(services) -> DecisionWriter:
-    with _writers_lock:
-        writer = _writers.get(services)
-        if writer is None:
-            writer = _writers[services] = DecisionWriter(services)
-        return writer
+    return fraud_decision_writer(services, services.settings.store, services.writing)
 
 
 def score(services, record: dict) -> Decision:
     """Score, log and count one transaction: what the endpoint and the dashboard's replay call."""
-    with _score_lock:
-        served = scorer(services)
-        if served.journal is None:  # score() then keeps what the log needs, parsed once
-            served.journal = []
-        result = served.score(record)
-        entry = served.journal.pop()
-    decision_writer(services).add(entry)
+    result = decision_writer(services).score(scorer(services), record)
     services.metrics.decisions.labels(result["decision"]).inc()
     if result["fraud_score"] == result["fraud_score"]:  # not NaN (invalid input has no score)
         services.metrics.scores.labels("fraud").observe(result["fraud_score"])
@@ -198,9 +95,7 @@ def next_transactions(services, count: int) -> list[dict]:
     """The warehouse's next ``count`` transactions after the served scorer's state, in time order."""
     until = scorer(services).until
     start = pd.Timestamp(until, unit="s") if until > float("-inf") else pd.Timestamp.min
-    rows = services.read(lambda store: store.db.execute(
-        "SELECT transaction_id, timestamp, customer_id, amount, terminal_id FROM transactions WHERE timestamp > ? "
-        "ORDER BY timestamp, source_row LIMIT ?", [start.to_pydatetime(), count]).df())
+    rows = services.read(lambda store: transactions_after(store, start.to_pydatetime(), count))
     rows["timestamp"] = rows["timestamp"].astype(str)
     return [{k: v for k, v in record.items() if v is not None} for record in rows.to_dict("records")]
 

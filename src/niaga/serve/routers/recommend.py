@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 
 from niaga.analytics.experiment.pipeline import assign_user
-from niaga.recommend.service import load, recommend_user, together
+from niaga.recommend.pipeline import load, recommend_user, together
 from niaga.serve.events import shown_log
 from niaga.store.tracking import shown_events
 

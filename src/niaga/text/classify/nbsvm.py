@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.svm import LinearSVC
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
 
 class NBSVMClassifier(ClassifierMixin, BaseEstimator):
@@ -23,9 +26,20 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.positive_only = True  # the log-count ratio needs non-negative features
+        return tags
+
     def fit(self, X, y):
-        y = np.asarray(y)
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=(np.float64, np.float32))
+        check_non_negative(X, "NBSVMClassifier (counts or TF-IDF features)")  # the log-count ratio needs them
+        X = sp.csr_matrix(X)
+        check_classification_targets(y)
         self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(f"need at least 2 classes to train, got 1 class: {self.classes_[0]!r}")
         targets = self.classes_[1:] if len(self.classes_) == 2 else self.classes_
         weights, intercepts = [], []
         for target in targets:
@@ -42,6 +56,8 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", reset=False, dtype=(np.float64, np.float32))
         scores = np.asarray(X @ self.coef_.T) + self.intercept_
         return scores.ravel() if len(self.classes_) == 2 else scores
 

@@ -164,8 +164,9 @@ def fit_and_save(model: TextClassifier, texts: list[str], labels: list[str], out
 
 def classify_texts(model: TextClassifier, texts: pd.Series, batch_size: int = 4096,
                    progress: bool = False) -> pd.DataFrame:
-    """One row per text: ``label``, ``confidence`` and ``error`` (why a text was not classified, or a note
-    such as a text cut to ``MAX_TEXT_CHARS``; empty when the text was classified as it is)."""
+    """One row per text: ``label``, ``confidence``, ``error`` (why a text was not classified: a row with an
+    error has no result, a classified row none) and ``warning`` (a note on a classified text, such as a text cut
+    to ``MAX_TEXT_CHARS``)."""
     errors = text_errors(texts)
     texts, notes = bounded_texts(texts)
     ok = np.flatnonzero((errors == "").to_numpy())
@@ -176,13 +177,14 @@ def classify_texts(model: TextClassifier, texts: pd.Series, batch_size: int = 40
         rows = ok[start:start + batch_size]
         labels[rows], confidence[rows] = model.predict_with_confidence(list(values[start:start + batch_size]))
     return pd.DataFrame({"label": labels, "confidence": np.round(confidence, 6),
-                         "error": errors.where(errors != "", notes).to_numpy()}, index=texts.index)
+                         "error": errors.to_numpy(), "warning": notes.where(errors == "", "").to_numpy()},
+                        index=texts.index)
 
 
 def predict_frame(model: TextClassifier, frame: pd.DataFrame, text_col: str, batch_size: int = 4096,
                   progress: bool = False) -> pd.DataFrame:
-    """Every input column plus ``label``, ``confidence`` and ``error`` (an input column of one of those names
-    is kept as ``<name>_input``)."""
+    """Every input column plus ``label``, ``confidence``, ``error`` and ``warning`` (an input column of one of
+    those names is kept as ``<name>_input``)."""
     return with_outputs(frame, classify_texts(model, frame[text_col], batch_size, progress))
 
 

@@ -12,7 +12,7 @@ from niaga.recommend.cooccurrence import CooccurrenceRecommender
 from niaga.recommend.popularity import PopularityRecommender
 from niaga.recommend.repeat import RepeatRecommender
 from niaga.recommend.sasrec import SASRecRecommender
-from niaga.recommend.service import MODELS, apply_params, make_model
+from niaga.recommend.pipeline import MODELS, apply_params, make_model
 
 SOURCES = [PopularityRecommender, RepeatRecommender, CooccurrenceRecommender, ALSRecommender, ContentRecommender,
            SASRecRecommender, Blender]
@@ -58,7 +58,7 @@ def test_params_reach_the_right_place():
 
 
 def test_time_holdout_and_protocol(data_dir, tmp_path):
-    from niaga.recommend.service import evaluate, train
+    from niaga.recommend.pipeline import evaluate, train
 
     model, summary = train(data_dir / "retail.csv", tmp_path / "m", model_name="repeat", holdout="time")
     assert summary["holdout"] == "time" and summary["training_interactions"] < summary["interactions"]
