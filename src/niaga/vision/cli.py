@@ -124,13 +124,11 @@ def register(sub, name: str, help_: str) -> None:
                     "listing in a group sold by several sellers at far below the group's median price is flagged "
                     "as a counterfeit suspect. Writes one row per image and, beside it, the copy pairs with what "
                     "differs.")
-    duplicates.add_argument("--model", help=MODEL_HELP + " (optional: without it only the perceptual hash is used)")
-    duplicates.add_argument("--input", required=True,
-                            help="a folder of images, or a table with an image column (and optionally title, "
-                                 "seller, price)")
-    duplicates.add_argument("--output", required=True,
-                            help="table to write: the input's columns, then image, group, group_size, similarity, "
-                                 "counterfeit_suspect, reason, error")
+    add_model(duplicates, MODEL_HELP + " (optional: without it only the perceptual hash is used)", required=False)
+    add_input(duplicates, help="a folder of images, or a table with an image column (and optionally title, seller, "
+                               "price)")
+    add_output(duplicates, help="table to write: the input's columns, then image, group, group_size, similarity, "
+                                "counterfeit_suspect, reason, error")
     duplicates.add_argument("--pairs", help="table of copy pairs to write (default: OUTPUT's name + .pairs)")
     duplicates.add_argument("--image-col", help="the table's column naming the images (default: found by name)")
     duplicates.add_argument("--image-root", help="folder that relative image paths in the table start from")
@@ -276,7 +274,7 @@ def duplicates_command(args: argparse.Namespace) -> int:
     _, _, info = duplicates(args.input, args.output, args.model, pairs_output=args.pairs, image_col=args.image_col,
                             image_root=args.image_root, runtime=args.runtime,
                             max_hash_distance=args.max_hash_distance, min_cosine=args.min_similarity,
-                            price_ratio=args.price_ratio, log=err)
+                            price_ratio=args.price_ratio, log=say)
     print(f"{info['images']:,} images: {info['groups_with_copies']:,} groups of copies ({info['copy_pairs']:,} pairs, "
           f"{info['signals']}), {info['counterfeit_suspects']:,} counterfeit suspects"
           + (f", {info['unreadable']} unreadable" if info["unreadable"] else "")

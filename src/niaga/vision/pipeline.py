@@ -397,7 +397,7 @@ def duplicates(source: str | Path, output: str | Path, model_dir: str | Path | N
                pairs_output: str | Path | None = None, image_col: str | None = None,
                image_root: str | Path | None = None, runtime: str = "auto", max_hash_distance: int = 20,
                min_cosine: float = 0.999, min_title: float = 0.8, price_ratio: float = 0.5,
-               log: Callable[[str], None] = err) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+               log: Callable[[str], None] = say) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Group copies of one listing among the images of a folder or a table (see ``niaga.vision.duplicates``).
 
     Writes one row per input row (its columns kept) with ``group`` (copies share it; an image with no copy is

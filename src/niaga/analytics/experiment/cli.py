@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
+
+from niaga.cli_options import add_data, add_output, add_report, say
 
 HELP_EXAMPLES = {
     "plan": "niaga experiment plan --baseline 0.05 --mde 0.1",
@@ -44,9 +45,9 @@ def register(sub, name: str, help_: str) -> None:
                     "revenue; a pre-period column such as pre_revenue or revenue_before is CUPED's covariate), "
                     "or the logged events (store:events: shown / click / order events become clicked, converted "
                     "and revenue per user), and write one row per experiment, metric and arm against the control.")
-    analyze.add_argument("--data", required=True, help="users table (CSV, Parquet, ...) or store:events")
-    analyze.add_argument("--output", required=True, help="results table (.csv, .parquet, .xlsx, .jsonl)")
-    analyze.add_argument("--report", help="directory for report.md, lifts.png and summary.json")
+    add_data(analyze, "users table (CSV, Parquet, ...) or store:events")
+    add_output(analyze, "results table (.csv, .parquet, .xlsx, .jsonl)")
+    add_report(analyze, "directory for report.md, lifts.png and summary.json", required=False)
     analyze.add_argument("--control", default="control", help="the baseline arm's name (default control)")
     analyze.add_argument("--metrics", help="metric columns, comma-separated (default: every numeric column)")
     analyze.add_argument("--covariate", help="pre-period column for CUPED, for every metric (default: found by "
@@ -62,7 +63,7 @@ def register(sub, name: str, help_: str) -> None:
     analyze.set_defaults(handler=analyze_command)
 
     simulate = commands.add_parser("simulate", help="write a synthetic experiment's per-user table (to try analyze)")
-    simulate.add_argument("--output", required=True, help="users table to write (.csv, .parquet, ...)")
+    add_output(simulate, "users table to write (.csv, .parquet, ...)")
     simulate.add_argument("--users", type=int, default=20_000, help="users in all (default 20,000)")
     simulate.add_argument("--baseline", type=float, default=0.05, help="control conversion rate (default 0.05)")
     simulate.add_argument("--lift", type=float, default=0.1, help="true relative lift of the treatment (default 0.1)")
@@ -71,9 +72,6 @@ def register(sub, name: str, help_: str) -> None:
     simulate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     simulate.set_defaults(handler=simulate_command)
 
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr)
 
 
 def plan_command(args: argparse.Namespace) -> int:
@@ -84,7 +82,7 @@ def plan_command(args: argparse.Namespace) -> int:
     what = (f"a rate of {args.baseline:.4g} -> {target:.4g}" if args.std is None
             else f"a mean of {args.baseline:.4g} -> {target:.4g} (sd {args.std:.4g})")
     print(result.users_per_arm)
-    _log(f"users per arm: {result.users_per_arm:,} ({result.total_users:,} for two arms) to detect {what} "
+    say(f"users per arm: {result.users_per_arm:,} ({result.total_users:,} for two arms) to detect {what} "
          f"({args.mde:+.1%}) at alpha {args.alpha} (two-sided) with power {args.power:.0%}")
     return 0
 
@@ -122,12 +120,12 @@ def analyze_command(args: argparse.Namespace) -> int:
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
     result = analyze(frame, control=args.control, metrics=metrics, covariate=args.covariate, segment=args.segment,
                      split=_split(args.split), alpha=args.alpha, planned_users=args.planned_users, source=args.data,
-                     log=_log)
+                     log=say)
     write_table(result, args.output)
     if args.report:
         write_report(result, args.report, args.data, args.alpha)
     experiments = result["experiment"].nunique()
-    _log(f"analyzed {experiments:,} experiment(s), {len(result):,} comparisons: {int(result['significant'].sum())} "
+    say(f"analyzed {experiments:,} experiment(s), {len(result):,} comparisons: {int(result['significant'].sum())} "
          f"significant after Benjamini-Hochberg; {result.loc[result['srm'], 'experiment'].nunique()} experiment(s) "
          "with a sample-ratio mismatch (do not trust their lifts); "
          f"wrote {args.output}" + (f" and {args.report}/report.md" if args.report else ""))
@@ -144,5 +142,5 @@ def simulate_command(args: argparse.Namespace) -> int:
         raise DataError("--users at least 2, --baseline and --treated-share between 0 and 1, --lift above -1")
     table = users_table(args.users, args.baseline, args.lift, args.treated_share, seed=args.seed)
     write_table(table, args.output)
-    _log(f"wrote {len(table):,} users of a synthetic experiment (true lift {args.lift:+.1%}) to {args.output}")
+    say(f"wrote {len(table):,} users of a synthetic experiment (true lift {args.lift:+.1%}) to {args.output}")
     return 0
