@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "niaga"
-CAPABILITIES = {"reviews", "social", "customers", "fraud", "recommend", "vision"}
+CAPABILITIES = {"reviews", "social", "customers", "fraud", "recommend", "vision", "abuse"}
 SHARED_TEXT = "text"  # shared layer (normalization, text classifiers) with a CLI of its own
 SHARED = {"data", "evaluation", "modeling", "params", "config", "errors", "privacy", "store"}
 FACES = {"cli", "main_job", "samples", "serve", "stream"}

@@ -1,0 +1,179 @@
+"""The abuse use cases the CLI, the benchmark and the server call: simulate, train, score."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from niaga.abuse import features as feats
+from niaga.abuse import schema
+from niaga.abuse.model import AbuseModel, entity_matrix, ring_lift
+from niaga.abuse.rules import RuleSet, load_rules
+from niaga.abuse.schema import ACCOUNT_TYPOLOGIES, SELLER_TYPOLOGIES, Marketplace
+from niaga.errors import DataError
+
+OUTPUT_COLUMNS = ("entity_type", "entity_id", "score", "typology", "ring_id", "decision", "reasons")
+ENTITY_TYPOLOGIES = {"account": ACCOUNT_TYPOLOGIES, "seller": SELLER_TYPOLOGIES}
+
+
+def usable(market: Marketplace) -> dict[str, pd.DataFrame]:
+    return {name: market.table(name) for name in market.tables if name != "labels"}
+
+
+def label_vectors(labels: pd.DataFrame | None, ids: pd.Index, entity: str) -> dict[str, np.ndarray]:
+    out = {}
+    for typology in ENTITY_TYPOLOGIES[entity]:
+        if labels is None or not len(labels):
+            out[typology] = np.zeros(len(ids), int)
+            continue
+        mine = labels[(labels["entity_type"].astype(str) == entity) & (labels["typology"].astype(str) == typology)]
+        out[typology] = ids.isin(set(mine["entity_id"].astype(str))).astype(int)
+    return out
+
+
+def matrices(features: feats.Features, rules: RuleSet, kind: str) -> tuple[dict, dict]:
+    """typology → entity matrix, and entity → fired rules."""
+    fired = {"account": rules.fired(features.accounts, "account"), "seller": rules.fired(features.sellers, "seller")}
+    frames = {"account": features.accounts, "seller": features.sellers}
+    out = {}
+    for entity, typologies in ENTITY_TYPOLOGIES.items():
+        matrix = entity_matrix(frames[entity], fired[entity], kind)
+        for typology in typologies:
+            out[typology] = matrix
+    return out, fired
+
+
+def train(data: Marketplace, kind: str = "stacked", rules: RuleSet | None = None, params: dict | None = None,
+          log: Callable[[str], None] = lambda m: None) -> tuple[AbuseModel, dict]:
+    """Fit one booster per typology on the export's labels; the model carries the export as its state."""
+    if "labels" not in data.tables or not len(data.table("labels")):
+        raise DataError("training needs a labels table (entity_type, entity_id, typology) in the data folder")
+    rules = rules or load_rules()
+    tables = usable(data)
+    features = feats.build(tables)
+    X, _ = matrices(features, rules, kind)
+    labels = data.table("labels")
+    y = {**label_vectors(labels, features.accounts.index, "account"),
+         **label_vectors(labels, features.sellers.index, "seller")}
+    log(f"features: {len(features.accounts):,} accounts, {len(features.sellers):,} sellers; positives: "
+        + ", ".join(f"{t} {int(v.sum())}" for t, v in y.items()))
+    model = AbuseModel(kind=kind, **(params or {})).fit(X, y, state=tables)
+    metrics = {"positives": {t: int(v.sum()) for t, v in y.items()}, "accounts": len(features.accounts),
+               "sellers": len(features.sellers)}
+    return model, metrics
+
+
+def rule_scores(features: feats.Features, rules: RuleSet) -> tuple[dict, dict, dict]:
+    """entity → per-typology rule score frame, fired rules, readable reasons."""
+    out, fired, reasons = {}, {}, {}
+    for entity, frame in (("account", features.accounts), ("seller", features.sellers)):
+        fired[entity] = rules.fired(frame, entity)
+        out[entity] = rules.scores(fired[entity], entity).reindex(columns=list(ENTITY_TYPOLOGIES[entity])).fillna(0.0)
+        reasons[entity] = rules.reasons(fired[entity])
+    return out, fired, reasons
+
+
+def score_entities(features: feats.Features, rules: RuleSet, model: AbuseModel | None = None) -> dict[str, pd.DataFrame]:
+    """entity → frame of per-typology scores (0-1): the rules' alone, or the model's stacked on them."""
+    by_rules, fired, _ = rule_scores(features, rules)
+    if model is None:
+        return by_rules
+    X, _ = matrices(features, rules, model.kind)
+    predicted = model.predict_scores(X)
+    out = {}
+    for entity, frame in (("account", features.accounts), ("seller", features.sellers)):
+        table = by_rules[entity].copy()
+        for typology in ENTITY_TYPOLOGIES[entity]:
+            if typology in predicted:
+                value = predicted[typology]
+                if model.kind == "stacked":
+                    value = ring_lift(value, frame["ring"].to_numpy())
+                table[typology] = value
+        out[entity] = table
+    return out
+
+
+def describe_ring(graph, ring: int) -> str:
+    members, links = graph.ring_members(ring)
+    kinds = links.drop_duplicates(["kind", "value"])["kind"].value_counts()
+    return f"ring of {len(members)} accounts sharing " + ", ".join(f"{n} {k}{'s' if n > 1 else ''}"
+                                                                   for k, n in kinds.items())
+
+
+def score(data: Marketplace, model: AbuseModel | None = None, history: Marketplace | None = None,
+          rules: RuleSet | None = None, orders: bool = True) -> tuple[pd.DataFrame, list[str]]:
+    """One row per scored account and seller (and per order placed in a flagged takeover), with
+    ``OUTPUT_COLUMNS`` plus the score of every typology; and summary lines."""
+    rules = rules or load_rules()
+    state = dict(model.state_) if model is not None else {}
+    if history is not None:
+        for name, frame in usable(history).items():
+            state[name] = pd.concat([state[name], frame], ignore_index=True) if name in state else frame
+    state = {k: v for k, v in state.items() if k != "labels"}
+    tables = usable(data)
+    features = feats.build(tables, state or None)
+    scores = score_entities(features, rules, model)
+    _, _, reasons = rule_scores(features, rules)
+    rows = []
+    ring_text: dict[int, str] = {}
+    for entity, frame in (("account", features.accounts), ("seller", features.sellers)):
+        table = scores[entity]
+        values = table.to_numpy(float)
+        best = values.argmax(axis=1) if values.shape[1] else np.zeros(len(table), int)
+        top = values.max(axis=1) if values.shape[1] else np.zeros(len(table))
+        typology = np.array(table.columns, dtype=object)[best] if values.shape[1] else np.full(len(table), None)
+        decision = rules.decide(top, typology)
+        ring = frame["ring"].to_numpy()
+        flagged = decision != "approve"
+        ring_id = np.where(flagged & (ring >= 0), np.char.add("ring-", ring.astype(str)), None)
+        text = []
+        for i in range(len(table)):
+            parts = list(reasons[entity][i]) if flagged[i] else []
+            if model is not None and flagged[i] and typology[i] in model.boosters_:
+                parts.insert(0, f"model: {typology[i]} score {top[i]:.2f}")
+            if flagged[i] and ring[i] >= 0:
+                if ring[i] not in ring_text:
+                    ring_text[ring[i]] = describe_ring(features.graph, int(ring[i]))
+                parts.append(ring_text[ring[i]])
+            text.append("; ".join(parts))
+        part = pd.DataFrame({"entity_type": entity, "entity_id": table.index.to_numpy(object), "score": top.round(4),
+                             "typology": np.where(flagged, typology, None), "ring_id": ring_id, "decision": decision,
+                             "reasons": text})
+        for t in table.columns:
+            part[f"score_{t}"] = table[t].to_numpy().round(4)
+        rows.append(part)
+    result = pd.concat(rows, ignore_index=True)
+    if orders:
+        result = pd.concat([result, takeover_orders(features, result)], ignore_index=True)
+    result = result.sort_values(["score", "entity_type"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    summary = data.summary()
+    summary.append(f"period {features.period[0]:%Y-%m-%d %H:%M} to {features.period[1]:%Y-%m-%d %H:%M}; "
+                   f"{len(features.accounts):,} accounts, {len(features.sellers):,} sellers scored with "
+                   + ("the rules and the entity graph only (no --model: no labels learned)" if model is None
+                      else f"the model ({model.kind}) stacked on the rules and the entity graph"))
+    counts = result[result["decision"] != "approve"].groupby(["entity_type", "typology"]).size()
+    summary.append("flagged: " + (", ".join(f"{n:,} {e} {t}" for (e, t), n in counts.items()) or "none"))
+    return result, summary
+
+
+def takeover_orders(features: feats.Features, entities: pd.DataFrame) -> pd.DataFrame:
+    """Orders placed within 48 h of a security change on an account flagged for takeover."""
+    ato = entities[(entities["entity_type"] == "account") & (entities["typology"] == "account_takeover")]
+    O = features.orders
+    hit = O[O["after_change"] & O["account_id"].isin(set(ato["entity_id"]))]
+    if not len(hit):
+        return pd.DataFrame(columns=entities.columns)
+    by = ato.set_index("entity_id")
+    return pd.DataFrame({"entity_type": "order", "entity_id": hit["order_id"].to_numpy(object),
+                         "score": by.loc[hit["account_id"], "score"].to_numpy(), "typology": "account_takeover",
+                         "ring_id": by.loc[hit["account_id"], "ring_id"].to_numpy(),
+                         "decision": by.loc[hit["account_id"], "decision"].replace({"otp": "review"}).to_numpy(),
+                         "reasons": [f"placed {h:.0f} h after a security change on account {a}, flagged for takeover"
+                                     for h, a in zip(hit["hours_after_change"], hit["account_id"])]})
+
+
+def load_data(directory) -> Marketplace:
+    return schema.load(Path(directory))
