@@ -104,17 +104,14 @@ def describe_ring(graph, ring: int) -> str:
 
 
 def score(data: Marketplace, model: AbuseModel | None = None, history: Marketplace | None = None,
-          rules: RuleSet | None = None, orders: bool = True) -> tuple[pd.DataFrame, list[str]]:
+          rules: RuleSet | None = None, orders: bool = True, features: feats.Features | None = None
+          ) -> tuple[pd.DataFrame, list[str]]:
     """One row per scored account and seller (and per order placed in a flagged takeover), with
-    ``OUTPUT_COLUMNS`` plus the score of every typology; and summary lines."""
+    ``OUTPUT_COLUMNS`` plus the score of every typology; and summary lines. ``features``: already built
+    (``build_features``), to score one export with several models."""
     rules = rules or load_rules()
-    state = dict(model.state_) if model is not None else {}
-    if history is not None:
-        for name, frame in usable(history).items():
-            state[name] = pd.concat([state[name], frame], ignore_index=True) if name in state else frame
-    state = {k: v for k, v in state.items() if k != "labels"}
-    tables = usable(data)
-    features = feats.build(tables, state or None)
+    if features is None:
+        features = build_features(data, model, history)
     scores = score_entities(features, rules, model)
     _, _, reasons = rule_scores(features, rules)
     rows = []
@@ -157,6 +154,17 @@ def score(data: Marketplace, model: AbuseModel | None = None, history: Marketpla
     counts = result[result["decision"] != "approve"].groupby(["entity_type", "typology"]).size()
     summary.append("flagged: " + (", ".join(f"{n:,} {e} {t}" for (e, t), n in counts.items()) or "none"))
     return result, summary
+
+
+def build_features(data: Marketplace, model: AbuseModel | None = None, history: Marketplace | None = None
+                   ) -> feats.Features:
+    """The export's features against the model's state plus ``history``."""
+    state = dict(model.state_) if model is not None else {}
+    if history is not None:
+        for name, frame in usable(history).items():
+            state[name] = pd.concat([state[name], frame], ignore_index=True) if name in state else frame
+    state = {k: v for k, v in state.items() if k != "labels"}
+    return feats.build(usable(data), state or None)
 
 
 def takeover_orders(features: feats.Features, entities: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,158 @@
+"""Marketplace abuse on the simulator (niaga abuse simulate): train on the first month with its labels, score the
+second month; per typology recall and precision at a fixed review budget (top 1 % of accounts, top 2 % of
+sellers) for the rules only, LightGBM only (per-entity aggregates) and the default (LightGBM stacked on rules,
+entity-graph ring features and ring-level scores); ring recovery as pairwise F1 with labels (the default) and
+without (rules + graph); spread over simulator seeds; the scoring run's time for the full accounts and a month.
+
+    python benchmarks/abuse.py [--accounts 30000] [--days 60] [--seeds 1 2 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import save  # noqa: E402
+
+from niaga.abuse import pipeline, schema  # noqa: E402
+from niaga.abuse.rules import load_rules  # noqa: E402
+from niaga.abuse.simulate import DEFAULT_START, simulate, split_period  # noqa: E402
+
+BUDGET = {"account": 0.01, "seller": 0.02}
+METHODS = ("rules", "lightgbm", "default")
+
+
+def at_budget(scores: pd.Series, truth: set, share: float) -> dict:
+    k = max(1, int(np.ceil(share * len(scores))))
+    top = set(scores.sort_values(ascending=False, kind="stable").index[:k])
+    hits = len(top & truth)
+    return {"recall": hits / max(len(truth), 1), "precision": hits / k, "budget": k, "positives": len(truth),
+            "max_recall": min(1.0, k / max(len(truth), 1))}
+
+
+def pairs(groups: dict) -> set:
+    out = set()
+    for members in groups.values():
+        out |= set(combinations(sorted(members), 2))
+    return out
+
+
+def ring_f1(result: pd.DataFrame, labels: pd.DataFrame) -> dict:
+    truth = labels[(labels["entity_type"] == "account") & labels["ring_id"].notna()]
+    true_pairs = pairs(truth.groupby("ring_id")["entity_id"].apply(set).to_dict())
+    found = result[(result["entity_type"] == "account") & result["ring_id"].notna()]
+    found_pairs = pairs(found.groupby("ring_id")["entity_id"].apply(set).to_dict())
+    both = len(true_pairs & found_pairs)
+    p, r = both / max(len(found_pairs), 1), both / max(len(true_pairs), 1)
+    return {"precision": p, "recall": r, "f1": 2 * p * r / max(p + r, 1e-9), "true_pairs": len(true_pairs)}
+
+
+def run_seed(accounts: int, days: int, seed: int, timing: bool) -> dict:
+    rules = load_rules()
+    tables = simulate(accounts, days, seed)
+    first, second = split_period(tables, pd.Timestamp(DEFAULT_START) + pd.Timedelta(days=days // 2))
+    m1, m2 = schema.from_frames(first), schema.from_frames({k: v for k, v in second.items() if k != "labels"})
+    labels = second["labels"]
+    t = time.perf_counter()
+    models = {kind: pipeline.train(m1, kind, rules)[0] for kind in ("lightgbm", "stacked")}
+    train_s = time.perf_counter() - t
+    t = time.perf_counter()
+    features = pipeline.build_features(m2, models["stacked"])
+    default_result, _ = pipeline.score(m2, models["stacked"], rules=rules, features=features)
+    score_s = time.perf_counter() - t
+    rules_result, _ = pipeline.score(m2, None, rules=rules, features=features)
+    # the rules without labels: judged against the same export's own history? no: rules read the same features
+    scores = {"rules": pipeline.score_entities(features, rules), "lightgbm": pipeline.score_entities(
+        features, rules, models["lightgbm"]), "default": pipeline.score_entities(features, rules, models["stacked"])}
+    out = {"seed": seed, "train_seconds": round(train_s, 1), "score_seconds": round(score_s, 1),
+           "accounts_scored": len(features.accounts), "sellers_scored": len(features.sellers), "typologies": {}}
+    for typology in schema.TYPOLOGIES:
+        entity = "seller" if typology in schema.SELLER_TYPOLOGIES else "account"
+        truth = set(labels[(labels["entity_type"] == entity) & (labels["typology"] == typology)]["entity_id"])
+        out["typologies"][typology] = {m: at_budget(scores[m][entity][typology], truth, BUDGET[entity]) for m in METHODS}
+    out["rings"] = {"with_labels": ring_f1(default_result, labels), "without_labels": ring_f1(rules_result, labels)}
+    if timing:
+        t = time.perf_counter()
+        pipeline.score(m2, models["stacked"], rules=rules)
+        out["score_seconds_cold"] = round(time.perf_counter() - t, 1)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=30_000)
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    args = parser.parse_args()
+    runs = []
+    for i, seed in enumerate(args.seeds):
+        started = time.perf_counter()
+        runs.append(run_seed(args.accounts, args.days, seed, timing=False))
+        print(f"seed {seed}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    summary = {}
+    for typology in schema.TYPOLOGIES:
+        row = {}
+        for m in METHODS:
+            for metric in ("recall", "precision"):
+                values = [r["typologies"][typology][m][metric] for r in runs]
+                row[f"{m}_{metric}"] = (float(np.mean(values)), float(np.std(values)))
+        row["max_recall"] = float(np.mean([r["typologies"][typology]["default"]["max_recall"] for r in runs]))
+        row["positives"] = float(np.mean([r["typologies"][typology]["default"]["positives"] for r in runs]))
+        best = max(row["rules_recall"][0], row["lightgbm_recall"][0])
+        room = row["max_recall"] - best >= 0.10
+        gain = row["default_recall"][0] - best
+        row["verdict"] = ("met" if gain >= 0.10 else "not met") if room else (
+            "no room (best baseline within 0.10 of the budget's ceiling)")
+        row["gain"] = gain
+        summary[typology] = row
+    rings = {k: (float(np.mean([r["rings"][k]["f1"] for r in runs])), float(np.std([r["rings"][k]["f1"] for r in runs])))
+             for k in ("with_labels", "without_labels")}
+    score_s = max(r["score_seconds"] for r in runs)
+    payload = {"protocol": {"accounts": args.accounts, "days": args.days, "seeds": args.seeds,
+                            "train": "first half of the period with its labels", "score": "second half",
+                            "budget": BUDGET}, "runs": runs, "summary": summary, "rings": rings,
+               "score_seconds_max": score_s}
+
+    def ms(pair):
+        return f"{pair[0]:.2f} ± {pair[1]:.2f}"
+
+    lines = ["## Marketplace abuse (`benchmarks/abuse.py`)", "",
+             f"Simulated marketplace (`niaga abuse simulate`), {args.accounts:,} accounts, {args.days} days, seeds "
+             f"{', '.join(map(str, args.seeds))} (mean ± standard deviation over seeds). Train on the first "
+             f"{args.days // 2} days with their labels, score the rest. Recall and precision at a fixed review budget: "
+             "the top 1 % of the accounts scored (takeover, promo abuse, refund abuse) or the top 2 % of the sellers "
+             "(brushing, fake sellers). Rules only: the packaged YAML rules on the same features (no labels). "
+             "LightGBM only: one booster per typology on per-entity aggregates. Default: LightGBM stacked on the "
+             "aggregates, ring features of the entity graph and the rules that fired, ring members lifted to their "
+             "ring's mean. Goal: the default beats the better of rules only and LightGBM only by 0.10 recall where "
+             "the budget leaves room. No public system publishes figures for these typologies (Marble, Tazama, "
+             "tirreno ship rules without measurements), so there is no peer figure to put beside ours.", "",
+             "| typology | positives | budget ceiling | rules recall | rules precision | LightGBM recall | "
+             "LightGBM precision | default recall | default precision | gain | verdict |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for typology, row in summary.items():
+        lines.append(f"| {typology} | {row['positives']:.0f} | {row['max_recall']:.2f} | {ms(row['rules_recall'])} | "
+                     f"{ms(row['rules_precision'])} | {ms(row['lightgbm_recall'])} | {ms(row['lightgbm_precision'])} | "
+                     f"{ms(row['default_recall'])} | {ms(row['default_precision'])} | {row['gain']:+.2f} | {row['verdict']} |")
+    lines += ["", "| ring recovery (pairwise F1 over accounts) | F1 | goal | verdict |", "|---|---:|---:|---|",
+              f"| with labels (default model) | {ms(rings['with_labels'])} | ≥ 0.80 | "
+              f"{'met' if rings['with_labels'][0] >= 0.80 else 'not met'} |",
+              f"| without labels (rules + entity graph) | {ms(rings['without_labels'])} | ≥ 0.70 | "
+              f"{'met' if rings['without_labels'][0] >= 0.70 else 'not met'} |", "",
+              f"Scoring run (features against the model's state, the graph, rules, both models' boosters, rings) for "
+              f"{args.accounts:,} accounts and {args.days - args.days // 2} days: at most {score_s:.0f} s over the seeds "
+              f"(goal ≤ 60 s: {'met' if score_s <= 60 else 'not met'}), on a shared 2-core machine. The sequence model "
+              "(GRU) and the graph model (GraphSAGE / label propagation), and the online decision's p99, are not "
+              "measured yet."]
+    save("abuse", payload, "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
