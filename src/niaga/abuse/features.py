@@ -317,6 +317,16 @@ def build(current: dict[str, pd.DataFrame], history: dict[str, pd.DataFrame] | N
                           "ring_voucher_share": rg["voucher"].mean(), "ring_new_share": rg["new"].mean(),
                           "ring_refund_share": rg["refunds"].sum() / rg["orders"].sum().clip(lower=1),
                           "ring_takeover_share": rg["nd"].mean()})
+    # how many of the ring's accounts were made within a week of this one: a promo ring is made in a burst, a
+    # kos or a household over months or years
+    close = np.zeros(len(ring_frame))
+    position = pd.Series(np.arange(len(ring_frame)), index=ring_frame.index)
+    for _, members in in_ring.groupby("ring")["created"]:
+        made = np.sort(members.to_numpy(float))
+        within = (np.searchsorted(made, members.to_numpy(float) + 7 * DAY, side="right")
+                  - np.searchsorted(made, members.to_numpy(float) - 7 * DAY, side="left") - 1)
+        close[position[members.index].to_numpy()] = within
+    acc["ring_made_within_week"] = close
     joined = stats.reindex(ring)
     for name in stats.columns:
         default = 999.0 if name == "ring_created_span_hours" else (1.0 if name == "ring_size" else 0.0)

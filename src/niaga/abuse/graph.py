@@ -2,8 +2,8 @@
 shipping addresses), and rings as its communities.
 
 Two accounts are linked when the weights of what they share add up to ``link_threshold``. A device, a payment
-account, a phone or an address links on its own; an IP counts half, and less the more accounts use it, so a
-carrier-grade NAT address that thousands of honest users share links no one. An entity used by more than
+account, a phone or an address links on its own; so does an IP that at most four accounts use, and less the more
+accounts use it, so a carrier-grade NAT address that thousands of honest users share links no one. An entity used by more than
 ``max_share`` accounts (a NAT IP, a mall's pickup point) is a hub and links no one. Rings are the connected
 components of the links; a component larger than ``max_ring`` is split into Louvain communities (networkx) so
 that one busy hub-like link does not merge unrelated groups. Only successful logins count: anyone can type
@@ -19,7 +19,7 @@ from scipy.sparse.csgraph import connected_components
 
 from niaga.abuse.address import normalize_addresses
 
-WEIGHTS = {"device": 1.0, "payment": 1.0, "phone": 1.0, "address": 1.0, "ip": 0.5}
+WEIGHTS = {"device": 1.0, "payment": 1.0, "phone": 1.0, "address": 1.0, "ip": 1.0}
 
 
 def entity_pairs(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from niaga.errors import ModelLoadError
 from niaga.modeling import NiagaModel
 
 RING_COLUMNS = ("ring_size", "ring_created_span_hours", "ring_voucher_share", "ring_new_share", "ring_refund_share",
-                "ring_takeover_share", "linked_buyer_share")
+                "ring_takeover_share", "linked_buyer_share", "ring_made_within_week")
 KINDS = ("stacked", "lightgbm")
 STATE_DIR = "state"
 
@@ -78,7 +78,7 @@ class AbuseModel(NiagaModel, BaseEstimator):
             params = {"objective": "binary", "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
                       "min_child_samples": min(self.min_child_samples, max(1, int(y.sum()) // 2)),
                       "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "seed": self.seed,
-                      "verbose": -1, "num_threads": 1, "scale_pos_weight": float(min(20.0, (len(y) - y.sum()) / y.sum()))}
+                      "verbose": -1, "num_threads": 1}
             self.boosters_[typology] = lgb.train(params, lgb.Dataset(X.to_numpy(float), y, feature_name=list(X.columns)),
                                                  self.n_estimators)
             self.columns_[typology] = list(X.columns)

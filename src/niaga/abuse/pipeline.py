@@ -125,7 +125,9 @@ def score(data: Marketplace, model: AbuseModel | None = None, history: Marketpla
         decision = rules.decide(top, typology)
         ring = frame["ring"].to_numpy()
         flagged = decision != "approve"
-        ring_id = np.where(flagged & (ring >= 0), np.char.add("ring-", ring.astype(str)), None)
+        # a ring is a case when a member scores at the review threshold or above (a low-score OTP makes no case)
+        ring_id = np.where((top >= rules.thresholds["review"]) & (ring >= 0), np.char.add("ring-", ring.astype(str)),
+                           None)
         text = []
         for i in range(len(table)):
             parts = list(reasons[entity][i]) if flagged[i] else []
@@ -142,7 +144,7 @@ def score(data: Marketplace, model: AbuseModel | None = None, history: Marketpla
         for t in table.columns:
             part[f"score_{t}"] = table[t].to_numpy().round(4)
         rows.append(part)
-    result = pd.concat(rows, ignore_index=True)
+    result = ring_members_of_sellers(pd.concat(rows, ignore_index=True), features)
     if orders:
         result = pd.concat([result, takeover_orders(features, result)], ignore_index=True)
     result = result.sort_values(["score", "entity_type"], ascending=[False, True], kind="stable").reset_index(drop=True)
@@ -154,6 +156,31 @@ def score(data: Marketplace, model: AbuseModel | None = None, history: Marketpla
     counts = result[result["decision"] != "approve"].groupby(["entity_type", "typology"]).size()
     summary.append("flagged: " + (", ".join(f"{n:,} {e} {t}" for (e, t), n in counts.items()) or "none"))
     return result, summary
+
+
+def ring_members_of_sellers(result: pd.DataFrame, features: feats.Features) -> pd.DataFrame:
+    """A seller flagged for brushing with a ring (its own account or its bursts' buyers linked) brings the ring's
+    accounts into the case: they are the seller's fake buyers, scored and decided with it."""
+    sellers = result[(result["entity_type"] == "seller") & result["ring_id"].notna() & (result["typology"] == "brushing")]
+    if not len(sellers):
+        return result
+    by_ring = sellers.drop_duplicates("ring_id").set_index("ring_id")
+    accounts = result["entity_type"].eq("account").to_numpy()
+    ring_of = pd.Series(features.accounts["ring"].to_numpy(), index=features.accounts.index)
+    member_ring = np.char.add("ring-", ring_of.reindex(result["entity_id"]).fillna(-1).astype(int).astype(str).to_numpy())
+    lift = accounts & np.isin(member_ring, by_ring.index.to_numpy()) & (result["score"].to_numpy() < np.asarray(
+        by_ring["score"].reindex(member_ring).fillna(2.0).to_numpy(), float))
+    if lift.any():
+        seller = by_ring.reindex(member_ring[lift])
+        result = result.copy()
+        idx = np.flatnonzero(lift)
+        result.loc[idx, "score"] = seller["score"].to_numpy()
+        result.loc[idx, "typology"] = seller["typology"].to_numpy()
+        result.loc[idx, "decision"] = seller["decision"].to_numpy()
+        result.loc[idx, "ring_id"] = member_ring[lift]
+        result.loc[idx, "reasons"] = [f"buyer account in {r} of seller {e} ({t})" for r, e, t in
+                                      zip(member_ring[lift], seller["entity_id"], seller["typology"])]
+    return result
 
 
 def build_features(data: Marketplace, model: AbuseModel | None = None, history: Marketplace | None = None

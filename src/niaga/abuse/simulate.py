@@ -52,7 +52,8 @@ class Builder:
         self.parts: list[dict] = []
 
     def add(self, **columns):
-        n = max(len(np.atleast_1d(v)) for v in columns.values())
+        lengths = [len(v) for v in columns.values() if np.ndim(v) > 0]
+        n = max(lengths) if lengths else 1
         self.parts.append({k: (np.repeat(v, n) if np.ndim(v) == 0 else np.asarray(v)) for k, v in columns.items()})
 
     def frame(self, columns) -> pd.DataFrame:
@@ -137,7 +138,7 @@ def simulate(accounts: int = 3000, days: int = 60, seed: int = 0, start: str = D
     promo_sizes = []
     while sum(promo_sizes) < n_promo_target:
         promo_sizes.append(int(rng.integers(4, 16)))
-    brush_sizes = rng.integers(2, 6, n_brush_sellers)
+    brush_sizes = rng.integers(3, 9, n_brush_sellers)
     n_abusive_new = sum(promo_sizes) + int(brush_sizes.sum())
     n_honest = accounts - n_abusive_new
     A = accounts
@@ -243,7 +244,7 @@ def simulate(accounts: int = 3000, days: int = 60, seed: int = 0, start: str = D
     popularity[brush_seller] = np.minimum(popularity[brush_seller], 0.5)
     quality_problem[fake_seller] = False
     price_factor[launch] = 0.75
-    price_factor[fake_seller] = rng.uniform(0.35, 0.55, n_fake_sellers)
+    price_factor[fake_seller] = rng.uniform(0.35, 0.75, n_fake_sellers)
     flood_city = int(rng.integers(0, len(CITIES)))
     flood_start = t0 + int(rng.integers(0, max(1, days - 7))) * DAY
 
@@ -426,22 +427,28 @@ def simulate(accounts: int = 3000, days: int = 60, seed: int = 0, start: str = D
         fresh = rng.random() < 0.5  # careful attackers use a fresh device per victim
         attacker_dev = devices(len(victims)) if fresh else np.repeat(devices(1), len(victims))
         start_at = t0 + rng.integers(0, horizon - 4 * DAY)
-        # stuffing: failed logins over many accounts (the victims among them) from the attacker's few IPs
-        tried = np.r_[victims, rng.choice(n_honest, 12 * len(victims))]
-        tries = rng.integers(1, 4, len(tried))
-        tw = np.repeat(tried, tries)
-        logins.add(account_id=tw, time=start_at + rng.integers(0, 3 * 3600, len(tw)), success=False,
-                   ip=attacker_ips[rng.integers(0, len(attacker_ips), len(tw))],
-                   device_id=devices(1)[0], user_agent="python-requests/2.31", otp=False)
+        # stuffing: failed logins over many accounts (the victims among them) from the attacker's few IPs;
+        # a phishing campaign has the passwords already and fails no login
+        if rng.random() < 0.65:
+            tried = np.r_[victims, rng.choice(n_honest, 12 * len(victims))]
+            tries = rng.integers(1, 4, len(tried))
+            tw = np.repeat(tried, tries)
+            logins.add(account_id=tw, time=start_at + rng.integers(0, 3 * 3600, len(tw)), success=False,
+                       ip=attacker_ips[rng.integers(0, len(attacker_ips), len(tw))],
+                       device_id=devices(1)[0], user_agent="python-requests/2.31", otp=False)
         spaced = rng.random() < 0.4
         t_login = start_at + 3 * 3600 + (rng.integers(0, 3 * DAY, len(victims)) if spaced
                                           else rng.integers(0, 4 * 3600, len(victims)))
         v_ip = attacker_ips[rng.integers(0, len(attacker_ips), len(victims))]
-        logins.add(account_id=victims, time=t_login, success=True, ip=v_ip, device_id=attacker_dev, otp=False)
-        sessions.add(account_id=victims, start=t_login + 3, events=rng.integers(40, 120, len(victims)),
-                     seconds=rng.integers(15, 60, len(victims)), device_id=attacker_dev, ip=v_ip)
+        # a SIM swap passes the OTP; a careful attacker clicks at human speed
+        logins.add(account_id=victims, time=t_login, success=True, ip=v_ip, device_id=attacker_dev,
+                   otp=rng.random(len(victims)) < 0.25)
+        ev_ = rng.integers(20, 80, len(victims))
+        sessions.add(account_id=victims, start=t_login + 3, events=ev_,
+                     seconds=(ev_ * (rng.lognormal(1.6, 0.4, len(victims)) if fresh else rng.uniform(0.3, 0.8, len(victims)))
+                              ).astype(int) + 1, device_id=attacker_dev, ip=v_ip)
         t_change = t_login
-        for field, p in (("password", 0.5), ("phone", 0.7), ("email", 0.5), ("address", 0.85)):
+        for field, p in (("password", 0.4), ("phone", 0.5), ("email", 0.4), ("address", 0.7)):
             hit = rng.random(len(victims)) < p
             tc = t_login + rng.integers(300, 6 * 3600, len(victims))
             changes.add(account_id=victims[hit], time=tc[hit], field=field, device_id=attacker_dev[hit], ip=v_ip[hit])
@@ -449,9 +456,11 @@ def simulate(accounts: int = 3000, days: int = 60, seed: int = 0, start: str = D
         m = rng.integers(1, 4, len(victims))
         ov = np.repeat(np.arange(len(victims)), m)
         vt = t_change[ov] + rng.integers(600, 12 * 3600, len(ov))
-        vcat = rng.choice([CATEGORIES.index("electronics"), CATEGORIES.index("voucher"), CATEGORIES.index("pulsa")], len(ov))
+        vcat = rng.choice([CATEGORIES.index(c_) for c_ in ("electronics", "voucher", "pulsa", "fashion", "beauty")], len(ov),
+                          p=[0.3, 0.25, 0.2, 0.15, 0.1])
         vs = rng.choice(S, len(ov), p=popularity / popularity.sum())
-        drop = n_honest + 10_000 + c  # the campaign's drop address, outside every account's home
+        # the campaign's drop address, outside every account's home; a careful campaign has one per victim
+        drop = n_honest + 10_000 + (c * 100 + ov if fresh else c)
         orders.add(account_id=victims[ov], seller_id=vs, time=np.minimum(vt, t_end - 1),
                    amount=rng.integers(15, 80, len(ov)) * 100_000, payment_method=payment_method[victims[ov]],
                    payment_account=np.where(rng.random(len(ov)) < 0.7, pay_token[victims[ov]], f"pay-x{c:05d}"),
@@ -470,7 +479,8 @@ def simulate(accounts: int = 3000, days: int = 60, seed: int = 0, start: str = D
             who_ = buyers_[rng.random(len(buyers_)) < 0.8]
             if not len(who_):
                 who_ = buyers_[:1]
-            k_ = rng.integers(3, 4 if spaced else 7, len(who_))
+            # a careful brusher stays under the 3-per-hour rule: 2 orders per buyer per hour
+            k_ = np.full(len(who_), 2) if spaced else rng.integers(3, 7, len(who_))
             bw = np.repeat(who_, k_)
             bt = at + (np.sort(rng.integers(0, 3300 if not spaced else 3500, len(bw))))
             orders.add(account_id=bw, seller_id=s_, time=bt,
@@ -534,11 +544,18 @@ def simulate(accounts: int = 3000, days: int = 60, seed: int = 0, start: str = D
     evidence[c1] = rng.random(c1.sum()) < np.where(reason[c1] == "not_received", 0.2, 0.75)
     claim_at[c1] = delivered[c1] + rng.integers(DAY // 2, 7 * DAY, c1.sum())
     claim |= c1
-    c2 = delivered_ok & (kind == "refund_abuse") & (rng.random(n) < 0.6)
-    reason[c2] = rng.choice(["not_received", "damaged"], c2.sum(), p=[0.65, 0.35])
-    evidence[c2] = rng.random(c2.sum()) < 0.1
-    claim_at[c2] = delivered[c2] + rng.integers(600, DAY, c2.sum())
+    # abusers of varying care: claim 30-70 % of their orders, some with (fake) photos, some days later
+    claim_rate = rng.uniform(0.3, 0.7, A)[acc]
+    fake_photo = rng.uniform(0.0, 0.4, A)[acc]
+    patience = rng.choice([DAY, 3 * DAY], A)[acc]
+    c2 = delivered_ok & (kind == "refund_abuse") & (rng.random(n) < claim_rate)
+    reason[c2] = rng.choice(["not_received", "damaged", "not_as_described"], c2.sum(), p=[0.55, 0.3, 0.15])
+    evidence[c2] = rng.random(c2.sum()) < fake_photo[c2]
+    claim_at[c2] = delivered[c2] + (rng.random(c2.sum()) * patience[c2]).astype(np.int64) + 600
     claim |= c2
+    ships_some = rng.random(S) < 0.3  # a careful fake seller ships a third of its orders to look real
+    is_fake = is_fake & ~(ships_some[sel] & (rng.random(n) < 0.33))
+    delivered_ok = (status == "completed") & ~is_fake
     c3 = is_fake & (rng.random(n) < 0.85)
     status[is_fake & ~c3] = np.where(rng.random((is_fake & ~c3).sum()) < 0.5, "cancelled", "unpaid")
     reason[c3] = "not_received"
@@ -581,7 +598,7 @@ def simulate(accounts: int = 3000, days: int = 60, seed: int = 0, start: str = D
     rating = rng.choice(np.arange(1, 6), n, p=[0.04, 0.04, 0.1, 0.3, 0.52])
     rating = np.where(quality_problem[sel], np.maximum(1, rating - 2), rating)
     rating = np.where(brushing_o, np.where(rng.random(n) < 0.92, 5, 4), rating)
-    text = np.where(brushing_o & (rng.random(n) < 0.85), rng.choice(GENERIC_REVIEWS, n), rng.choice(HONEST_REVIEWS, n))
+    text = np.where(brushing_o & (rng.random(n) < 0.6), rng.choice(GENERIC_REVIEWS, n), rng.choice(HONEST_REVIEWS, n))
     text = np.where(~brushing_o & (rng.random(n) < 0.2), rng.choice(GENERIC_REVIEWS, n), text)
     review_at = np.where(brushing_o, ot + rng.integers(DAY, 3 * DAY, n), delivered_at + rng.integers(3600, 10 * DAY, n))
     wr = np.flatnonzero(writes & (review_at < t_end))
@@ -664,8 +681,9 @@ def split_period(tables: dict[str, pd.DataFrame], at) -> tuple[dict, dict]:
         for part, key in ((first, "first"), (second, "second")):
             o = part["orders"]
             active[key] |= set(o["account_id"]) | set(o["seller_id"]) | set(part["logins"]["account_id"])
-        # a takeover or a promo ring is one episode: it belongs to the export its confirmation falls in
-        episode = labels["typology"].isin(["account_takeover", "promo_abuse"]).to_numpy()
+        # a takeover is one episode: it belongs to the export its confirmation falls in (the owner has the account
+        # back afterwards); a fake account, an abusive buyer or seller stays one in every export it acts in
+        episode = labels["typology"].eq("account_takeover").to_numpy()
         before = (pd.to_datetime(labels["time"]) < at).to_numpy()
         in_first = np.where(episode, before, labels["entity_id"].isin(active["first"]))
         in_second = np.where(episode, ~before, labels["entity_id"].isin(active["second"]))
