@@ -145,3 +145,30 @@ def test_cli_score_without_model_says_so(tmp_path, market_dir, capsys):
     assert main(["abuse", "score", "--data", str(market_dir), "--output", str(out)]) == 0
     assert "rules and the entity graph only" in capsys.readouterr().err
     assert len(pd.read_parquet(out))
+
+
+def test_label_propagation_reaches_linked_accounts_only():
+    from niaga.abuse.propagation import LabelPropagation
+
+    accounts = pd.DataFrame({"account_id": list("abcd"), "created_at": pd.Timestamp("2026-01-01")})
+    orders = pd.DataFrame({"order_id": list("1234"), "account_id": list("abcd"), "seller_id": "s",
+                           "time": pd.Timestamp("2026-01-02"), "amount": 1,
+                           "payment_account": ["p", "p", "q", "r"]})
+    graph = EntityGraph().fit({"accounts": accounts, "orders": orders})
+    scores = LabelPropagation().fit({"promo_abuse": {"a"}}).score(graph, ["a", "b", "c", "d"])["promo_abuse"]
+    assert scores[0] > scores[1] > 0 and scores[2] == scores[3] == 0
+
+
+def test_sequence_model_reads_event_sequences(market):
+    from niaga.abuse import sequence
+
+    frames = {k: v for k, v in schema.from_frames(market).tables.items() if k != "labels"}
+    frames = {k: v[v["_problem"].isna()] for k, v in frames.items()}
+    events = sequence.events(frames)
+    ids = pd.Index(pd.unique(events["account_id"]))
+    X = sequence.sequences(events, ids, length=8)
+    assert X.shape == (len(ids), 8, sequence.WIDTH + 1) and np.abs(X).sum() > 0
+    labels = market["labels"]
+    y = ids.isin(set(labels[labels["typology"] == "account_takeover"]["entity_id"]))
+    scores = sequence.SequenceModel(epochs=2).fit(X, y).predict_proba(X)
+    assert scores.shape == (len(ids),) and ((scores >= 0) & (scores <= 1)).all()
