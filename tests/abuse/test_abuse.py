@@ -133,17 +133,31 @@ def test_cli_simulate_train_score(tmp_path):
     assert main(["abuse", "train", "--data", str(tmp_path / "m1"), "--out", str(model),
                  "--param", "n_estimators=30"]) == 0
     assert not list(model.glob("*.pkl")) and (model / "state" / "orders.parquet").exists()
-    assert main(["abuse", "score", "--model", str(model), "--data", str(tmp_path / "m2"), "--output", str(out)]) == 0
+    assert main(["abuse", "score", "--model", str(model), "--data", str(tmp_path / "m2"), "--output", str(out),
+                 "--history", str(tmp_path / "m1")]) == 0
     result = pd.read_csv(out)
     assert list(result.columns[:7]) == list(pipeline.OUTPUT_COLUMNS)
     assert result["score"].between(0, 1).all()
     assert {"account", "seller"} <= set(result["entity_type"])
 
 
-def test_cli_score_without_model_says_so(tmp_path, market_dir, capsys):
+def test_cli_score_without_model_says_so_and_lists_bad_rows(tmp_path, market_dir, capsys):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(market_dir, data)
+    orders = pd.read_csv(data / "orders.csv", dtype=str)
+    orders.loc[2, "amount"] = "lots"
+    orders.drop(columns=["payment_account"]).to_csv(data / "orders.csv", index=False)
+    (data / "reviews.csv").unlink()
     out = tmp_path / "s.parquet"
-    assert main(["abuse", "score", "--data", str(market_dir), "--output", str(out)]) == 0
-    assert "rules and the entity graph only" in capsys.readouterr().err
+    assert main(["abuse", "score", "--data", str(data), "--output", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "rules and the entity graph only" in err
+    assert "reviews: missing" in err and "orders.payment_account: missing" in err
+    bad = pd.read_csv(tmp_path / "s.malformed.csv")
+    assert bad.to_dict("records")[0] == {"table": "orders", "row": 4, "problem": "amount: not a number",
+                                         "left_out": True}
     assert len(pd.read_parquet(out))
 
 
