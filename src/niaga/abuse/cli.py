@@ -83,11 +83,12 @@ def train_command(args) -> int:
     from niaga.abuse.rules import load_rules
     from niaga.modeling import fingerprint, save_model
 
+    params = parse_params(args.param, PARAMS)
     rules = load_rules(args.rules)
     data = pipeline.load_data(args.data)
     for line in data.summary():
         say(line)
-    model, metrics = pipeline.train(data, args.kind, rules, parse_params(args.param, PARAMS), log=say)
+    model, metrics = pipeline.train(data, args.kind, rules, params, log=say)
     orders = data.table("orders")
     save_model(model, args.out, labels=list(model.positives_), metrics=metrics,
                data_sha256=fingerprint(orders["order_id"]), data_rows=len(orders))
