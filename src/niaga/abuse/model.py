@@ -2,7 +2,7 @@
 
 One binary booster per typology: accounts for takeover, promo and refund abuse, sellers for brushing and fake
 sellers. ``kind="stacked"`` (the default) reads every aggregate plus the ring features and which rules fired,
-and lifts each ring member to its ring's mean score; ``kind="lightgbm"`` reads the per-entity aggregates only
+and lifts each ring member to its ring's mean score (the pipeline then keeps the rules' score as a floor); ``kind="lightgbm"`` reads the per-entity aggregates only
 (velocity, sharing degree, refunds, bursts), the baseline the benchmark compares with. The model also carries
 its training export's tables (``state/``, Parquet): new devices, addresses, first orders and the graph of the
 next export are judged against them.

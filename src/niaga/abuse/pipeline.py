@@ -90,7 +90,9 @@ def score_entities(features: feats.Features, rules: RuleSet, model: AbuseModel |
             if typology in predicted:
                 value = predicted[typology]
                 if model.kind == "stacked":
-                    value = ring_lift(value, frame["ring"].to_numpy())
+                    # the ring scored as a whole; the rules stay a floor (a critical rule blocks whatever the
+                    # model says): with a few dozen labelled cases a month the model alone misses what the rules know
+                    value = np.maximum(ring_lift(value, frame["ring"].to_numpy()), table[typology].to_numpy())
                 table[typology] = value
         out[entity] = table
     return out
