@@ -51,7 +51,7 @@ def register(sub, name: str, help_: str) -> None:
                                               "ring, decision, reasons")
     score.add_argument("--model", help="model directory from 'niaga abuse train' (without it: rules and the entity "
                                        "graph only)")
-    score.add_argument("--data", required=True, help="folder with the tables to score")
+    score.add_argument("--data", "--input", dest="data", required=True, help="folder with the tables to score")
     score.add_argument("--output", required=True, help="table to write (.csv, .parquet, .jsonl, .xlsx)")
     score.add_argument("--history", help="folder with earlier tables: more context (known devices, addresses, "
                                           "first orders, the graph) on top of the model's state")
