@@ -63,27 +63,55 @@ class AbuseModel(NiagaModel, BaseEstimator):
         self.min_child_samples = min_child_samples
         self.seed = seed
 
-    def fit(self, matrices: dict[str, pd.DataFrame], labels: dict[str, np.ndarray], state=None) -> "AbuseModel":
-        """``matrices``: typology → entity matrix (``entity_matrix``); ``labels``: typology → 0/1 per row."""
+    def _params(self, y: np.ndarray) -> dict:
+        return {"objective": "binary", "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
+                "min_child_samples": min(self.min_child_samples, max(1, int(y.sum()) // 2)),
+                "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "seed": self.seed,
+                "verbose": -1, "num_threads": 1}
+
+    def fit(self, matrices: dict[str, pd.DataFrame], labels: dict[str, np.ndarray], state=None,
+            rule_scores: dict[str, np.ndarray] | None = None) -> "AbuseModel":
+        """``matrices``: typology → entity matrix (``entity_matrix``); ``labels``: typology → 0/1 per row;
+        ``rule_scores``: typology → the rules' score per row. With them (``stacked``), each typology keeps what
+        wins in 3-fold cross-validation on the training export: the model over the rules' floor, or the rules
+        alone (``validation_``)."""
         import lightgbm as lgb
 
         if self.kind not in KINDS:
             raise ValueError(f"kind: one of {', '.join(KINDS)}")
-        self.boosters_, self.columns_, self.positives_ = {}, {}, {}
+        self.boosters_, self.columns_, self.positives_, self.validation_ = {}, {}, {}, {}
         for typology, X in matrices.items():
             y = np.asarray(labels[typology], int)
             self.positives_[typology] = int(y.sum())
             if y.sum() < 2 or y.sum() == len(y):
                 continue  # nothing to learn from: the rules score this typology
-            params = {"objective": "binary", "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
-                      "min_child_samples": min(self.min_child_samples, max(1, int(y.sum()) // 2)),
-                      "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "seed": self.seed,
-                      "verbose": -1, "num_threads": 1}
-            self.boosters_[typology] = lgb.train(params, lgb.Dataset(X.to_numpy(float), y, feature_name=list(X.columns)),
+            if self.kind == "stacked" and rule_scores is not None and typology in rule_scores:
+                self.validation_[typology] = self._validate(X, y, np.asarray(rule_scores[typology], float))
+            self.boosters_[typology] = lgb.train(self._params(y), lgb.Dataset(X.to_numpy(float), y,
+                                                                              feature_name=list(X.columns)),
                                                  self.n_estimators)
             self.columns_[typology] = list(X.columns)
         self.state_ = state or {}
         return self
+
+    def _validate(self, X: pd.DataFrame, y: np.ndarray, rules: np.ndarray) -> dict:
+        """Out-of-fold average precision of the model over the rules' floor against the rules alone."""
+        import lightgbm as lgb
+        from sklearn.metrics import average_precision_score
+        from sklearn.model_selection import StratifiedKFold
+
+        if y.sum() < 6:  # too few cases to tell: the rules decide, the model only adds above them
+            return {"uses": "model", "reason": f"{int(y.sum())} cases: too few to validate"}
+        oof = np.zeros(len(y))
+        folds = StratifiedKFold(3, shuffle=True, random_state=self.seed)
+        for train, test in folds.split(X, y):
+            booster = lgb.train(self._params(y[train]), lgb.Dataset(X.iloc[train].to_numpy(float), y[train]),
+                                self.n_estimators)
+            oof[test] = booster.predict(X.iloc[test].to_numpy(float))
+        model_ap = float(average_precision_score(y, np.maximum(oof, rules)))
+        rules_ap = float(average_precision_score(y, rules))
+        return {"uses": "model" if model_ap >= rules_ap else "rules", "model_ap": round(model_ap, 4),
+                "rules_ap": round(rules_ap, 4)}
 
     def predict_scores(self, matrices: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:
         """typology → score (0-1) per row; a typology without a booster is left out."""

@@ -60,9 +60,15 @@ def train(data: Marketplace, kind: str = "stacked", rules: RuleSet | None = None
          **label_vectors(labels, features.sellers.index, "seller")}
     log(f"features: {len(features.accounts):,} accounts, {len(features.sellers):,} sellers; positives: "
         + ", ".join(f"{t} {int(v.sum())}" for t, v in y.items()))
-    model = AbuseModel(kind=kind, **(params or {})).fit(X, y, state=tables)
+    by_rules = rule_scores(features, rules)[0]
+    floor = {t: by_rules[entity][t].to_numpy() for entity, typologies in ENTITY_TYPOLOGIES.items() for t in typologies}
+    model = AbuseModel(kind=kind, **(params or {})).fit(X, y, state=tables, rule_scores=floor)
+    for typology, check in model.validation_.items():
+        log(f"{typology}: {check['uses']} ("
+            + (f"out-of-fold average precision {check['model_ap']:.3f} with the model, {check['rules_ap']:.3f} "
+               "rules alone)" if "model_ap" in check else check["reason"] + ")"))
     metrics = {"positives": {t: int(v.sum()) for t, v in y.items()}, "accounts": len(features.accounts),
-               "sellers": len(features.sellers)}
+               "sellers": len(features.sellers), "validation": model.validation_}
     return model, metrics
 
 
@@ -87,7 +93,7 @@ def score_entities(features: feats.Features, rules: RuleSet, model: AbuseModel |
     for entity, frame in (("account", features.accounts), ("seller", features.sellers)):
         table = by_rules[entity].copy()
         for typology in ENTITY_TYPOLOGIES[entity]:
-            if typology in predicted:
+            if typology in predicted and model.validation_.get(typology, {}).get("uses", "model") == "model":
                 value = predicted[typology]
                 if model.kind == "stacked":
                     # the ring scored as a whole; the rules stay a floor (a critical rule blocks whatever the
