@@ -73,7 +73,6 @@ def run_seed(accounts: int, days: int, seed: int, timing: bool) -> dict:
     default_result, _ = pipeline.score(m2, models["stacked"], rules=rules, features=features)
     score_s, score_cpu = time.perf_counter() - t, time.process_time() - cpu
     rules_result, _ = pipeline.score(m2, None, rules=rules, features=features)
-    # the rules without labels: judged against the same export's own history? no: rules read the same features
     scores = {"rules": pipeline.score_entities(features, rules), "lightgbm": pipeline.score_entities(
         features, rules, models["lightgbm"]), "default": pipeline.score_entities(features, rules, models["stacked"])}
     # the sequence model (GRU over account events) for takeover, label propagation over the entity graph
@@ -198,7 +197,11 @@ def main() -> None:
              "| typology | positives | budget ceiling | rules recall | rules precision | LightGBM recall | "
              "LightGBM precision | default recall | default precision | gain | verdict |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    ap_lines = ["", "Average precision over the whole ranking (not bound by the budget; it shows how the methods order "
+    ap_lines = ["", "Budget ceiling: the highest recall the budget allows (budget / positives, at most 1). With the "
+                "simulator's prevalence (0.2-0.8 % of accounts per account typology, 1 % of sellers per seller typology) "
+                "the budget holds every positive and the better baseline is already within 0.10 of full recall, so the "
+                "+0.10 goal cannot be shown on this data: the verdict says so rather than met or not met.",
+                "", "Average precision over the whole ranking (not bound by the budget; it shows how the methods order "
                 "the entities beyond the budget's ceiling):", "",
                 "| typology | rules | LightGBM | default |", "|---|---:|---:|---:|"]
     for typology, row in summary.items():
