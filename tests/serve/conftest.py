@@ -64,6 +64,13 @@ def system(tmp_path_factory, shared_data):
     from niaga.vision.pipeline import train as train_vision
 
     train_vision(photos, root / "vision", log=lambda m: None, **{**vision.TINY, "epochs": 2})
+    from niaga.abuse import pipeline as abuse_pipeline
+    from niaga.abuse import schema as abuse_schema
+    from niaga.abuse.simulate import simulate as simulate_marketplace
+
+    abuse_model, abuse_metrics = abuse_pipeline.train(
+        abuse_schema.from_frames(simulate_marketplace(accounts=300, days=21, seed=1)), params={"n_estimators": 20})
+    save_model(abuse_model, root / "abuse", metrics=abuse_metrics)
     settings = Settings(store=root / "niaga.duckdb", models=root, require_api_key=True)
     with Store(settings.store) as store:
         store.register_model("reviews", "emotion", root / "emotion")
@@ -72,6 +79,7 @@ def system(tmp_path_factory, shared_data):
         store.register_model("fraud", "transactions", root / "fraud")
         store.register_model("recommend", "orders", root / "recommend")
         store.register_model("vision", "products", root / "vision")
+        store.register_model("abuse", "marketplace", root / "abuse")
         key = store.add_key("tests")
         from niaga.store.ingest import ingest
 

@@ -98,12 +98,16 @@ def test_case_queue_groups_rings_and_resolves(client):
     cases = client.get("/api/v1/abuse/cases").json()
     assert any(c["kind"] == "ring" and len(c["members"]) >= 2 for c in cases)
     ring = next(c for c in cases if c["kind"] == "ring")
-    graph = client.get(f"/api/v1/abuse/rings/{ring['case_id']}").json()
-    assert set(ring["members"]) <= set(graph["accounts"]) and graph["links"]
+    graph = client.get(f"/api/v1/abuse/accounts/{ring['members'][0]}/ring").json()
+    assert graph["ring_id"] == ring["case_id"] and set(ring["members"]) <= set(graph["accounts"]) and graph["links"]
+    alone = client.get("/api/v1/abuse/accounts/nobody/ring").json()
+    assert alone == {"ring_id": None, "accounts": ["nobody"], "links": []}
     done = client.post(f"/api/v1/abuse/cases/{ring['case_id']}/resolve", json={"verdict": "abuse"})
     assert done.status_code == 200
     assert ring["case_id"] not in {c["case_id"] for c in client.get("/api/v1/abuse/cases").json()}
     assert client.post("/api/v1/abuse/cases/nope/resolve", json={"verdict": "abuse"}).status_code == 422
+    reported = client.post("/api/v1/abuse/cases/account:acc-reported/resolve", json={"verdict": "abuse"})
+    assert reported.status_code == 200  # an account a customer reported, outside the queue
 
 
 @pytest.fixture(scope="module")

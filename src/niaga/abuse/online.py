@@ -256,7 +256,7 @@ def epoch_seconds(value) -> float:
     """An ISO date-time (WIB when it has no offset, as the batch tables) as seconds on the tables' clock."""
     try:
         stamp = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise DataError(f"time: {str(value)[:40]!r} is not an ISO date-time") from exc
     if stamp is pd.NaT:
         raise DataError("time: empty")

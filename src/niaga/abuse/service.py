@@ -61,10 +61,14 @@ class AbuseService:
                 "sellers": [str(s) for s in sellers], "reasons": str(top["reasons"])}
 
     def resolve(self, case_id: str, verdict: str, note: str = "") -> dict:
+        """Record a verdict on a case of the queue, or on any account or seller (``account:ID``, ``seller:ID``)
+        the risk team looked at (a customer's report): the resolutions become labels."""
         if verdict not in VERDICTS:
             raise DataError(f"verdict: one of {', '.join(VERDICTS)}")
-        if case_id not in {c["case_id"] for c in self.cases("all", 10**9)}:
-            raise DataError(f"case {case_id!r}: not in the queue")
+        kind, _, entity = case_id.partition(":")
+        queued = case_id in {c["case_id"] for c in self.cases("all", 10**9)}
+        if not queued and not (kind in ("account", "seller", "order") and entity):
+            raise DataError(f"case {case_id!r}: not in the queue, and not account:ID, seller:ID or order:ID")
         row = {"case_id": case_id, "verdict": verdict, "note": note,
                "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
         with self._lock:
@@ -80,10 +84,19 @@ class AbuseService:
         return row
 
     def ring_graph(self, ring_id: str) -> dict:
-        """The ring's accounts and what links them: {"accounts": [...], "links": [{account, kind, value}]}."""
-        if not ring_id.startswith("ring-"):
-            raise DataError(f"{ring_id!r}: not a ring")
-        members, links = self.graph.ring_members(int(ring_id.removeprefix("ring-")))
+        """The ring's accounts and what links them: {"ring_id", "accounts": [...], "links": [{account, kind, value}]}."""
+        number = ring_id.removeprefix("ring-")
+        if not ring_id.startswith("ring-") or not number.isdigit() or len(number) > 9:
+            raise DataError(f"{ring_id!r}: not a ring id (ring-N)")
+        members, links = self.graph.ring_members(int(number))
         if not members:
             raise DataError(f"{ring_id!r}: no such ring")
-        return {"accounts": members, "links": links.rename(columns={"account_id": "account"}).to_dict("records")}
+        return {"ring_id": ring_id, "accounts": members,
+                "links": links.rename(columns={"account_id": "account"}).to_dict("records")}
+
+    def account_ring(self, account_id: str) -> dict:
+        """The ring an account belongs to (an account in no ring: itself alone, no links)."""
+        ring = int(self.graph.ring_of([account_id])[0])
+        if ring < 0:
+            return {"ring_id": None, "accounts": [account_id], "links": []}
+        return self.ring_graph(f"ring-{ring}")

@@ -1,5 +1,5 @@
 """/api/v1/abuse: a decision for one login, security change or order from the online state (decision, score,
-typology, reasons), the case queue grouped by ring and seller, resolving a case, and a ring's graph."""
+typology, reasons), the case queue grouped by ring and seller, resolving a case, and an account's ring."""
 
 from __future__ import annotations
 
@@ -37,6 +37,9 @@ class Change(BaseModel):
     device_id: str | None = Field(None, max_length=100)
     ip: str | None = Field(None, max_length=64)
 
+    model_config = {"json_schema_extra": {"examples": [
+        {"account_id": "acc0100014", "time": "2026-12-01 10:20:00", "field": "phone", "device_id": "dev-new"}]}}
+
 
 class Order(BaseModel):
     order_id: str = Field(min_length=1, max_length=100)
@@ -49,6 +52,11 @@ class Order(BaseModel):
     payment_account: str | None = Field(None, max_length=100)
     device_id: str | None = Field(None, max_length=100)
     category: str | None = Field(None, max_length=60)
+
+    model_config = {"json_schema_extra": {"examples": [
+        {"order_id": "ORD-demo-1", "account_id": "acc0100014", "seller_id": "shop005003", "time": "2026-12-01 11:00:00",
+         "amount": 2500000, "voucher_amount": 0, "shipping_address": "Jl. Mawar No. 5, Bandung",
+         "payment_account": "pay-demo", "device_id": "dev-new", "category": "electronics"}]}}
 
 
 class Decision(BaseModel):
@@ -73,6 +81,14 @@ class Case(BaseModel):
 class Resolution(BaseModel):
     verdict: Literal["abuse", "not_abuse"]
     note: str = Field("", max_length=500)
+
+    model_config = {"json_schema_extra": {"examples": [{"verdict": "not_abuse", "note": "a kos: tenants confirmed"}]}}
+
+
+class Ring(BaseModel):
+    ring_id: str | None
+    accounts: list[str]
+    links: list[dict]
 
 
 def service(services) -> AbuseService:
@@ -129,12 +145,14 @@ def cases_endpoint(request: Request, status: Literal["open", "resolved", "all"] 
     return cases(request.app.state.services, status, limit)
 
 
-@router.post("/cases/{case_id}/resolve", summary="resolve a case as abuse or not abuse")
+@router.post("/cases/{case_id}/resolve", summary="resolve a case of the queue (ring-N, account:ID, seller:ID), or "
+                                                "any account or seller, as abuse or not abuse")
 def resolve_endpoint(request: Request, resolution: Resolution,
-                     case_id: str = Path(min_length=1, max_length=200)) -> dict:
+                     case_id: str = Path(min_length=1, max_length=200, examples=["account:acc0100014"])) -> dict:
     return service(request.app.state.services).resolve(case_id, resolution.verdict, resolution.note)
 
 
-@router.get("/rings/{ring_id}", summary="a ring's accounts and what links them (devices, IPs, payment accounts ...)")
-def ring_endpoint(request: Request, ring_id: str = Path(min_length=1, max_length=40)) -> dict:
-    return service(request.app.state.services).ring_graph(ring_id)
+@router.get("/accounts/{account_id}/ring", summary="the ring an account belongs to, and what links its accounts")
+def account_ring_endpoint(request: Request,
+                          account_id: str = Path(min_length=1, max_length=100, examples=["acc0100014"])) -> Ring:
+    return Ring(**service(request.app.state.services).account_ring(account_id))
