@@ -39,7 +39,6 @@ NUMBERS = {"amount", "voucher_amount", "events", "seconds", "rating"}
 TYPOLOGIES = ("account_takeover", "promo_abuse", "refund_abuse", "brushing", "fake_seller")
 ACCOUNT_TYPOLOGIES = ("account_takeover", "promo_abuse", "refund_abuse")
 SELLER_TYPOLOGIES = ("brushing", "fake_seller")
-ENTITY_TYPES = ("account", "order", "seller")
 SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv", ".xlsx", ".jsonl", ".ndjson", ".jsonl.gz")
 TRUE = {"true", "1", "yes", "y", "t", "ya"}
 FALSE = {"false", "0", "no", "n", "f", "tidak"}
