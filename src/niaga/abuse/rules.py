@@ -20,7 +20,6 @@ import yaml
 from niaga.abuse.schema import TYPOLOGIES
 from niaga.errors import DataError
 
-DECISIONS = ("approve", "otp", "review", "block")
 OPS = {">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.ne, ">": operator.gt, "<": operator.lt}
 CONDITION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|==|!=|>|<)\s*(-?[0-9.]+)\s*$")
 DEFAULT_SEVERITY = {"low": 0.30, "medium": 0.50, "high": 0.75, "critical": 0.95}
