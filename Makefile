@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/text_normalize.py
 	$(BIN)/python benchmarks/reviews.py
 	$(BIN)/python benchmarks/fraud.py
+	$(BIN)/python benchmarks/abuse.py
 	$(BIN)/python benchmarks/customers.py
 	$(BIN)/python benchmarks/analytics.py
 	$(BIN)/python benchmarks/recommend.py

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "niaga"
-CAPABILITIES = {"reviews", "social", "customers", "fraud", "recommend", "vision", "analytics"}
+CAPABILITIES = {"reviews", "social", "customers", "fraud", "recommend", "vision", "analytics", "abuse"}
 SHARED_TEXT = "text"  # shared layer (normalization, text classifiers) with a CLI of its own
 SHARED = {"data", "evaluation", "modeling", "params", "cli_options", "config", "errors", "privacy", "store"}
 FACES = {"cli", "main_job", "samples", "serve", "stream"}

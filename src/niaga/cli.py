@@ -25,6 +25,7 @@ CAPABILITIES = {
     "text": ("niaga.text.cli", "Indonesian text normalization (slang, emoji, URLs, stopwords, stemming)"),
     "reviews": ("niaga.reviews.cli", "review emotion and sentiment: train, predict, evaluate, classify"),
     "fraud": ("niaga.fraud.cli", "fraud detection: train, score, evaluate, replay in real time, review cases"),
+    "abuse": ("niaga.abuse.cli", "marketplace abuse: takeover, promo rings, refunds, brushing, fake sellers"),
     "social": ("niaga.social.cli", "social posts: transaction and activity detection, price / payment extraction"),
     "customers": ("niaga.customers.cli", "customer segments (RFM), promotion and purchase-intent models, offers"),
     "vision": ("niaga.vision.cli", "product recognition (master > sub > article, gender) and visual search"),

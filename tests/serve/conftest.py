@@ -86,6 +86,14 @@ def system(tmp_path_factory, shared_data):
 
     orders = helper("analytics/conftest.py").synthetic_log().replace({"StockCode": {"A": "85123A"}})
     train_forecast(build_panel(demand_lines(orders)[0], "W"), root / "forecast", horizon=4, kind="moving_average")
+
+    from niaga.abuse import pipeline as abuse_pipeline
+    from niaga.abuse import schema as abuse_schema
+    from niaga.abuse.simulate import simulate as simulate_marketplace
+
+    abuse_model, abuse_metrics = abuse_pipeline.train(
+        abuse_schema.from_frames(simulate_marketplace(accounts=300, days=21, seed=1)), params={"n_estimators": 20})
+    save_model(abuse_model, root / "abuse", metrics=abuse_metrics)
     settings = Settings(store=root / "niaga.duckdb", models=root, require_api_key=True)
     with Store(settings.store) as store:
         store.register_model("reviews", "emotion", root / "emotion")
@@ -95,6 +103,7 @@ def system(tmp_path_factory, shared_data):
         store.register_model("recommend", "orders", root / "recommend")
         store.register_model("vision", "products", root / "vision")
         store.register_model("forecast", "orders", root / "forecast")
+        store.register_model("abuse", "marketplace", root / "abuse")
         key = store.add_key("tests")
         from niaga.store.ingest import ingest
 

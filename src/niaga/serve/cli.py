@@ -40,7 +40,7 @@ def register(sub, name: str, help_: str) -> None:
     models.set_defaults(subparser=models)
     model_commands = models.add_subparsers(dest="models_command", metavar="<command>")
     model_add = model_commands.add_parser("add", help="serve a model directory (or a segments folder) as CAPABILITY NAME")
-    model_add.add_argument("capability", help="reviews, social, fraud, customers, recommend, vision, forecast")
+    model_add.add_argument("capability", help="reviews, social, fraud, customers, recommend, vision, forecast, abuse")
     model_add.add_argument("name", help="the model's name within the capability, e.g. emotion, sentiment, posts")
     model_add.add_argument("path", help="the model directory (a customers segment output folder for customers segments)")
     model_add.set_defaults(handler=models_add)

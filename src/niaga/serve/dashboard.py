@@ -17,13 +17,13 @@ from niaga.analytics.overview import business_overview
 from niaga.errors import NiagaError
 from niaga.fraud.live import LiveReplay
 from niaga.serve import overview_panels
-from niaga.serve.routers import customers, fraud, recommend, reviews, social, vision
+from niaga.serve.routers import abuse, customers, fraud, recommend, reviews, social, vision
 from niaga.store.database import describe
 from niaga.store.queries import review_label_counts
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-PAGES = [("/", "Overview"), ("/reviews", "Reviews"), ("/social", "Social"), ("/fraud", "Fraud"),
+PAGES = [("/", "Overview"), ("/reviews", "Reviews"), ("/social", "Social"), ("/fraud", "Fraud"), ("/abuse", "Abuse"),
          ("/customers", "Customers"), ("/recommend", "Recommendations"), ("/products", "Products"),
          ("/models", "Models")]
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -215,6 +215,63 @@ def fraud_feed(request: Request) -> dict:
 def fraud_resolve(request: Request, transaction_id: str = Form(...), label: str = Form(...)):
     fraud.resolve(services(request), transaction_id, label, "resolved on the dashboard")
     return RedirectResponse("/fraud", status_code=303)
+
+
+def ring_figure(ring: dict, title: str) -> str:
+    """Accounts on an outer circle, what links them (devices, IPs, payment accounts, phones, addresses) inside."""
+    import math
+
+    accounts = ring["accounts"]
+    entities = list(dict.fromkeys((link["kind"], link["value"]) for link in ring["links"]))
+    place = {("account", a): (math.cos(2 * math.pi * i / len(accounts)), math.sin(2 * math.pi * i / len(accounts)))
+             for i, a in enumerate(accounts)}
+    for i, entity in enumerate(entities):
+        angle = 2 * math.pi * (i + 0.5) / max(len(entities), 1)
+        place[entity] = (0.45 * math.cos(angle), 0.45 * math.sin(angle))
+    xs, ys = [], []
+    for link in ring["links"]:
+        (x0, y0), (x1, y1) = place[("account", link["account"])], place[(link["kind"], link["value"])]
+        xs += [x0, x1, None]
+        ys += [y0, y1, None]
+    figure = go.Figure([go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="#bbb", width=1), hoverinfo="skip",
+                                   showlegend=False)])
+    figure.add_trace(go.Scatter(x=[place[("account", a)][0] for a in accounts],
+                                y=[place[("account", a)][1] for a in accounts], mode="markers+text", name="accounts",
+                                text=accounts, textposition="top center", marker=dict(size=14, color="#0f4c5c")))
+    kinds = sorted({k for k, _ in entities})
+    for kind in kinds:
+        mine = [e for e in entities if e[0] == kind]
+        figure.add_trace(go.Scatter(x=[place[e][0] for e in mine], y=[place[e][1] for e in mine], mode="markers",
+                                    name=kind, text=[v for _, v in mine], hoverinfo="text+name",
+                                    marker=dict(size=10, symbol="diamond")))
+    figure.update_layout(title=title, xaxis=dict(visible=False), yaxis=dict(visible=False),
+                         margin=dict(t=40, l=10, r=10, b=10), height=420)
+    return figure.to_json()
+
+
+@router.get("/abuse", response_class=HTMLResponse)
+def abuse_page(request: Request, case: str | None = None):
+    service = services(request)
+    queue, error, chart, members = [], None, None, None
+    try:
+        queue = abuse.cases(service, "open", 100)
+        if case:
+            ring = abuse.service(service).ring_graph(case)
+            members = ring["accounts"]
+            chart = ring_figure(ring, f"{case}: {len(members)} accounts and what links them")
+    except NiagaError as exc:
+        error = str(exc)
+    rings = [c for c in queue if c.kind == "ring"]
+    sellers = [c for c in queue if c.kind == "seller"]
+    accounts = [c for c in queue if c.kind == "account"]
+    return page(request, "abuse.html", "Abuse: the case queue by ring and seller", rings=rings, sellers=sellers,
+                accounts=accounts, case=case, chart=chart, members=members, error=error)
+
+
+@router.post("/abuse/resolve")
+def abuse_resolve(request: Request, case_id: str = Form(...), verdict: str = Form(...)):
+    abuse.service(services(request)).resolve(case_id, verdict, "resolved on the dashboard")
+    return RedirectResponse("/abuse", status_code=303)
 
 
 @router.get("/recommend", response_class=HTMLResponse)

@@ -1,0 +1,1 @@
+"""Marketplace abuse: account takeover, promo-abuse rings, refund abuse, brushing, fake sellers."""
