@@ -3,9 +3,9 @@ fake sellers)."""
 
 from __future__ import annotations
 
-import sys
 import time
 
+from niaga.cli_options import add_data, add_input, add_kind, add_model, add_out, add_output, say
 from niaga.params import parse_params
 
 HELP_EXAMPLES = {
@@ -16,10 +16,6 @@ HELP_EXAMPLES = {
 PARAMS = ("n_estimators", "learning_rate", "num_leaves", "min_child_samples", "seed")
 
 
-def say(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
 def register(sub, name: str, help_: str) -> None:
     parser = sub.add_parser(name, help=help_, description=help_)
     parser.set_defaults(subparser=parser)
@@ -27,7 +23,7 @@ def register(sub, name: str, help_: str) -> None:
 
     simulate = commands.add_parser("simulate", help="write a synthetic marketplace (eight tables + labels) with all "
                                                     "five typologies and their honest look-alikes")
-    simulate.add_argument("--out", required=True, help="folder to write accounts, sellers, logins, ... labels into")
+    add_out(simulate, "folder to write accounts, sellers, logins, ... labels into")
     simulate.add_argument("--accounts", type=int, default=3000, help="buyer accounts (default 3000; at least 200)")
     simulate.add_argument("--days", type=int, default=60, help="days of events (default 60)")
     simulate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -37,11 +33,11 @@ def register(sub, name: str, help_: str) -> None:
     simulate.set_defaults(handler=simulate_command)
 
     train = commands.add_parser("train", help="train the per-typology models on a labelled export")
-    train.add_argument("--data", required=True, help="folder with the tables and labels (docs/abuse.md)")
-    train.add_argument("--out", required=True, help="model directory to write")
-    train.add_argument("--kind", choices=("stacked", "lightgbm"), default="stacked",
-                       help="stacked (default: LightGBM on aggregates + ring features + rule hits, ring scores "
-                            "lifted to members) or lightgbm (aggregates only)")
+    add_data(train, "folder with the tables and labels (docs/abuse.md)")
+    add_out(train)
+    add_kind(train, ("stacked", "lightgbm"), "stacked",
+             "stacked (LightGBM on aggregates + ring features + rule hits, ring scores lifted to members) or "
+             "lightgbm (aggregates only)")
     train.add_argument("--rules", help="rules YAML (default: the packaged rules)")
     train.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help=f"a model parameter ({', '.join(PARAMS)})")
@@ -49,10 +45,10 @@ def register(sub, name: str, help_: str) -> None:
 
     score = commands.add_parser("score", help="score every account and seller of an export: score, typology, "
                                               "ring, decision, reasons")
-    score.add_argument("--model", help="model directory from 'niaga abuse train' (without it: rules and the entity "
-                                       "graph only)")
-    score.add_argument("--data", "--input", dest="data", required=True, help="folder with the tables to score")
-    score.add_argument("--output", required=True, help="table to write (.csv, .parquet, .jsonl, .xlsx)")
+    add_model(score, "model directory from 'niaga abuse train' (without it: rules and the entity graph only)",
+              required=False)
+    add_input(score, "folder with the tables to score")
+    add_output(score, "table to write (.csv, .parquet, .jsonl, .xlsx)")
     score.add_argument("--history", help="folder with earlier tables: more context (known devices, addresses, "
                                           "first orders, the graph) on top of the model's state")
     score.add_argument("--rules", help="rules YAML (default: the model's, else the packaged rules)")
@@ -111,7 +107,7 @@ def score_command(args) -> int:
     rules_path = args.rules or (Path(args.model) / "rules.yaml" if args.model and (Path(args.model) / "rules.yaml").exists()
                                 else None)
     rules = load_rules(rules_path)
-    data = pipeline.load_data(args.data)
+    data = pipeline.load_data(args.input)
     history = pipeline.load_data(args.history) if args.history else None
     result, summary = pipeline.score(data, model, history, rules)
     write_table(result, args.output)
