@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from niaga.config import Settings
 from niaga.errors import NiagaError
 from niaga.store import Store
+from niaga.store.owner import Owner
 
 KEY_CACHE_SECONDS = 5.0  # a checked key is trusted this long before the store is asked again
 # the registry is read again after this long (a query under the store's lock, a few ms: not on every request);
@@ -42,17 +43,43 @@ class Metrics:
 
 
 class Services:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, owner: Path | None = None):
+        """``owner``: the socket of the process that holds the store, for the other workers of
+        ``niaga serve --workers N``, which serve the stateless endpoints and ask it for keys and the registry."""
         self.settings = settings
-        self.store = Store(settings.store).open()
+        self.owner = Owner(owner) if owner is not None else None
+        self.store = Store(settings.store).open() if owner is None else None
         self.metrics = Metrics()
         self._models: dict[tuple[str, str], Any] = {}
         self._keys: dict[str, tuple[str, float]] = {}
         self._registry: tuple[float, list[dict]] | None = None  # (read again after, rows)
         self._lock = threading.Lock()
+        self._ingesting = threading.Lock()
 
     def close(self) -> None:
-        self.store.close()
+        if self.store is not None:
+            self.store.close()
+
+    def forget(self) -> None:
+        """Ask the store again at the next request: a key revoked or a model registered through this server
+        counts at once, not after the caches' few seconds."""
+        self._keys.clear()
+        self._registry = None
+
+    def ingest(self, table: str, paths: list, pii_policy: str | None = None) -> tuple[list, int]:
+        """(the files' ``IngestResult``s, rows the table now holds): the validated, idempotent ingest with
+        quarantine, on a connection of its own so that requests keep being served meanwhile. One ingest at a
+        time: "was this file ingested?" and its insert must not interleave with another's."""
+        from niaga.store.ingest import ingest
+
+        with self._ingesting:
+            store = self.store.connection()
+            try:
+                results = ingest(store, table, paths, pii_policy=pii_policy or self.settings.pii_policy,
+                                 log=lambda line: None, progress=False)
+                return results, store.counts()[table]
+            finally:
+                store.close()
 
     def writing(self):
         """Hold the store's lock while another connection of this process writes to the same file."""
@@ -66,7 +93,10 @@ class Services:
     # -- models of the registry ---------------------------------------------------------------------
     def registered(self) -> list[dict]:
         if not self.registry_fresh():
-            rows = self.read(lambda store: store.models().to_dict("records"))
+            if self.owner is not None:
+                rows = self.owner.call("GET", "/admin/models")
+            else:
+                rows = self.read(lambda store: store.models().to_dict("records"))
             self._registry = (time.monotonic() + REGISTRY_SECONDS, rows)
         return self._registry[1]
 
@@ -94,14 +124,22 @@ class Services:
         return cached[1]
 
     # -- API keys -----------------------------------------------------------------------------------
+    def cached_key_name(self, key: str | None) -> str | None:
+        """The key's name when it was checked in the last ``KEY_CACHE_SECONDS``; None: ask ``key_name``."""
+        hit = self._keys.get(key) if key else None
+        return hit[0] if hit is not None and time.monotonic() - hit[1] < KEY_CACHE_SECONDS else None
+
     def key_name(self, key: str | None) -> str | None:
         """The key's name when it is valid; a revoked key stops working within ``KEY_CACHE_SECONDS``."""
         if not key:
             return None
-        hit = self._keys.get(key)
-        if hit is not None and time.monotonic() - hit[1] < KEY_CACHE_SECONDS:
-            return hit[0]
-        name = self.read(lambda store: store.check_key(key))
+        name = self.cached_key_name(key)
+        if name is not None:
+            return name
+        if self.owner is not None:
+            name = self.owner.call("POST", "/admin/keys/check", {"key": key})["name"]
+        else:
+            name = self.read(lambda store: store.check_key(key))
         if name is None:
             self._keys.pop(key, None)
         else:

@@ -45,6 +45,13 @@ class Store:
             self.migrate()
         return self
 
+    def connection(self) -> "Store":
+        """Another connection to this open store, for a thread of its own: its transactions run beside this
+        one's (a server's long ingest does not hold up the requests' queries)."""
+        other = Store(self.path, self.read_only)
+        other.db = self.db.cursor()
+        return other
+
     def close(self) -> None:
         if self.db is not None:
             self.db.close()

@@ -1,6 +1,6 @@
 """One router per capability; ``ROUTERS`` is what the app mounts under /api/v1."""
 
-from niaga.serve.routers import customers, fraud, recommend, reviews, social, text, vision
+from niaga.serve.routers import customers, fraud, ingest, recommend, reviews, social, text, vision
 
 ROUTERS = [text.router, reviews.router, social.router, fraud.router, customers.router, recommend.router,
-           vision.router]
+           vision.router, ingest.router]

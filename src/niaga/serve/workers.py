@@ -1,0 +1,171 @@
+"""How ``niaga serve`` runs: one process, or ``--workers N`` processes sharing the port.
+
+One process: the app on the TCP port and on the store's local socket (``niaga.store.owner``: the commands that
+write the store go through it while it serves).
+
+N processes: DuckDB lets one process write the store, and the fraud scorer's per-customer (and per-terminal)
+feature state must live in one place for the decisions not to depend on which process a request reached. So
+process 0 is the *owner*: it holds the store, the scorer's state, the decision log and the dashboard; it listens on
+the port like the others and on the local socket. Processes 1 … N-1 answer the stateless endpoints themselves
+(text, reviews, social, customers, recommendations, vision: their own copy of each model, so these scale with
+the processes), ask the owner for API keys and the registry (cached a few seconds, as in one process), and pass
+every other request (fraud, ingest, the dashboard) to the owner over the socket: N processes give exactly the
+decisions of one. The kernel spreads the connections over the processes. Fraud scoring across machines is
+split by customer, as the stream consumers' partitions are (docs/streaming.md).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import socket
+import time
+from pathlib import Path
+
+# served by every process; the rest goes to the owner (process 0), and /admin only on the owner's own socket
+STATELESS = tuple(f"/api/v1/{name}" for name in ("text", "reviews", "social", "customers", "recommend", "vision")) + (
+    "/healthz", "/metrics", "/docs", "/redoc", "/openapi.json", "/static/")
+FORWARDED = b"x-niaga-forwarded"  # set by a worker on what it passes on; the owner's /admin refuses it
+HOP_BY_HOP = {b"host", b"connection", b"keep-alive", b"transfer-encoding", b"content-length", FORWARDED}
+
+
+def bind_tcp(host: str, port: int, share: bool = False) -> socket.socket:
+    """A listening socket; ``share``: one of several on the same port (SO_REUSEPORT), among which the kernel
+    spreads new connections evenly (one socket accepted from by every process favours whichever wakes first)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if share:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    listener.bind((host, port))
+    listener.listen(2048)
+    listener.set_inheritable(True)
+    return listener
+
+
+def serve_process(config, sockets: list[socket.socket], index: int, owner: Path | None) -> None:
+    """Run one server process on ``sockets`` until it is told to stop (SIGINT / SIGTERM)."""
+    import uvicorn
+
+    from niaga.serve.app import create_app
+
+    app = create_app(config, worker=index, owner=owner)
+    if owner is not None:
+        app = PassToOwner(app, owner)
+    # no access log: a log record per request costs more than a fraud score
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    # uvicorn stops gracefully on SIGTERM and then raises it again: exit through Python, so that the
+    # socket file is removed (``run``'s finally) rather than the process killed
+    signal.signal(signal.SIGTERM, _exit)
+    server.run(sockets=sockets)
+
+
+def _exit(*_) -> None:
+    raise SystemExit(0)
+
+
+def run(config, workers: int = 1) -> None:
+    from niaga.store.owner import bind_socket, socket_path
+
+    tcp = [bind_tcp(config.host, config.port, share=workers > 1) for _ in range(workers)]
+    local = bind_socket(config.store)
+    try:
+        if workers == 1:
+            serve_process(config, [tcp[0], local], 0, None)
+            return
+        context = multiprocessing.get_context("spawn")
+        processes = [context.Process(target=serve_process, args=(config, [tcp[0], local], 0, None), name="niaga-owner")]
+        processes[0].start()
+        wait_for_owner(socket_path(config.store), processes[0])
+        processes += [context.Process(target=serve_process, args=(config, [tcp[i]], i, socket_path(config.store)),
+                                      name=f"niaga-worker-{i}") for i in range(1, workers)]
+        for process in processes[1:]:
+            process.start()
+        supervise(processes)
+    finally:
+        local.close()
+        socket_path(config.store).unlink(missing_ok=True)
+        for listener in tcp:
+            listener.close()
+
+
+def wait_for_owner(path: Path, process, seconds: float = 300) -> None:
+    """The owner opens the store (and migrates it) before the others ask it anything."""
+    from niaga.errors import NiagaError
+    from niaga.store.owner import Owner, OwnerError
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not process.is_alive():
+            raise NiagaError("the first server process stopped while starting (see its message above)")
+        try:
+            Owner(path).call("GET", "/healthz", timeout=5)
+            return
+        except OwnerError:
+            time.sleep(0.1)
+    raise NiagaError(f"the first server process did not answer on {path} within {seconds:g} s")
+
+
+def supervise(processes) -> None:
+    """Wait until interrupted (Ctrl-C, SIGTERM) or until a process stops; then stop them all, the owner last
+    (the others pass requests to it until they are down)."""
+    stop = []
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    try:
+        while not stop and all(p.is_alive() for p in processes):
+            time.sleep(0.2)
+    except KeyboardInterrupt:  # the children got the Ctrl-C too and are stopping
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for group in (processes[1:], processes[:1]):
+            for process in group:
+                if process.is_alive():
+                    process.terminate()  # uvicorn stops gracefully on SIGTERM: requests in flight finish
+            for process in group:
+                process.join(timeout=30)
+                if process.is_alive():
+                    process.kill()
+
+
+class PassToOwner:
+    """A worker's front (pure ASGI): the stateless endpoints to its own app, the rest to the owner's socket."""
+
+    def __init__(self, app, owner: Path):
+        self.app = app
+        self.owner = owner
+        self.client = None  # made in the event loop, on the first request passed on
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"].startswith(STATELESS):
+            return await self.app(scope, receive, send)
+        if scope["path"].startswith("/admin"):
+            return await answer(send, 404, b'{"detail":"Not Found"}')
+        import httpx
+
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        if self.client is None:
+            self.client = httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(uds=str(self.owner)),
+                                            base_url="http://owner", timeout=None)
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_BY_HOP] + [(FORWARDED, b"1")]
+        url = httpx.URL(path=scope["path"], query=scope.get("query_string", b""))
+        try:
+            response = await self.client.request(scope["method"], url, headers=headers, content=body)
+        except httpx.HTTPError:
+            return await answer(send, 502, b'{"detail":"the first server process (which holds the store) did not '
+                                           b'answer: see the server log"}')
+        await send({"type": "http.response.start", "status": response.status_code,
+                    "headers": [(k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP]})
+        await send({"type": "http.response.body", "body": response.content})
+
+
+async def answer(send, status: int, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
