@@ -43,8 +43,10 @@ def bind_tcp(host: str, port: int, share: bool = False) -> socket.socket:
     return listener
 
 
-def serve_process(config, sockets: list[socket.socket], index: int, owner: Path | None) -> None:
-    """Run one server process on ``sockets`` until it is told to stop (SIGINT / SIGTERM)."""
+def serve_process(config, sockets: list[socket.socket] | None, index: int, owner: Path | None) -> None:
+    """Run one server process on ``sockets`` until it is told to stop (SIGINT / SIGTERM). A worker (``owner``
+    given) binds its own socket on the shared port once it is ready: the kernel would queue connections on a
+    socket bound earlier while the process still starts."""
     import uvicorn
 
     from niaga.serve.app import create_app
@@ -52,6 +54,7 @@ def serve_process(config, sockets: list[socket.socket], index: int, owner: Path 
     app = create_app(config, worker=index, owner=owner)
     if owner is not None:
         app = PassToOwner(app, owner)
+        sockets = [bind_tcp(config.host, config.port, share=True)]
     # no access log: a log record per request costs more than a fraud score
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     # uvicorn stops gracefully on SIGTERM and then raises it again: exit through Python, so that the
@@ -67,17 +70,17 @@ def _exit(*_) -> None:
 def run(config, workers: int = 1) -> None:
     from niaga.store.owner import bind_socket, socket_path
 
-    tcp = [bind_tcp(config.host, config.port, share=workers > 1) for _ in range(workers)]
+    tcp = bind_tcp(config.host, config.port, share=workers > 1)  # the owner's: a port in use fails here
     local = bind_socket(config.store)
     try:
         if workers == 1:
-            serve_process(config, [tcp[0], local], 0, None)
+            serve_process(config, [tcp, local], 0, None)
             return
         context = multiprocessing.get_context("spawn")
-        processes = [context.Process(target=serve_process, args=(config, [tcp[0], local], 0, None), name="niaga-owner")]
+        processes = [context.Process(target=serve_process, args=(config, [tcp, local], 0, None), name="niaga-owner")]
         processes[0].start()
         wait_for_owner(socket_path(config.store), processes[0])
-        processes += [context.Process(target=serve_process, args=(config, [tcp[i]], i, socket_path(config.store)),
+        processes += [context.Process(target=serve_process, args=(config, None, i, socket_path(config.store)),
                                       name=f"niaga-worker-{i}") for i in range(1, workers)]
         for process in processes[1:]:
             process.start()
@@ -85,8 +88,7 @@ def run(config, workers: int = 1) -> None:
     finally:
         local.close()
         socket_path(config.store).unlink(missing_ok=True)
-        for listener in tcp:
-            listener.close()
+        tcp.close()
 
 
 def wait_for_owner(path: Path, process, seconds: float = 300) -> None:
