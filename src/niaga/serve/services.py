@@ -4,6 +4,7 @@ capability functions through it; no capability knows it exists."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from dataclasses import dataclass, field
@@ -121,6 +122,9 @@ class Services:
         cached = self._models.get((capability, name))
         if cached is None or cached[0] != path:
             cached = self._models[(capability, name)] = (path, load(path))
+            # a model is many long-lived objects: out of the collector's full passes, which would otherwise
+            # walk them all and stall the requests of the moment for tens of milliseconds
+            gc.freeze()
         return cached[1]
 
     # -- API keys -----------------------------------------------------------------------------------

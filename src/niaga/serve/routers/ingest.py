@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, File, Path as PathParam, Query, Request, UploadFile
 from pydantic import BaseModel
 
 from niaga.serve.admin import PII_POLICIES, ingest_answer
@@ -36,7 +36,8 @@ class Ingested(BaseModel):
 
 @router.post("/{table}", summary="load files into a warehouse table: bad rows quarantined, repeated rows and files "
                                  "not stored twice")
-async def ingest_endpoint(request: Request, table: Literal[tuple(TABLES)],  # type: ignore[valid-type]
+async def ingest_endpoint(request: Request,
+                          table: Literal[tuple(TABLES)] = PathParam(examples=["orders"]),  # type: ignore[valid-type]
                           files: list[UploadFile] = File(description="CSV, TSV, Excel, Parquet or JSON-lines files"),
                           pii: PII_POLICIES | None = Query(None, description="personal data: mask (default: the "
                                                                              "pii_policy setting), partial, ...")

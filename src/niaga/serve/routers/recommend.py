@@ -4,6 +4,8 @@ item with its source and the reason that can be shown; an unknown user or item g
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 
@@ -48,15 +50,24 @@ def bought_together(services, item: str, k: int = 10) -> Recommendations:
     return _served(together(model(services), item, k=k), item=item)
 
 
+async def answer(services, function, *args) -> Recommendations:
+    """On the event loop when the model is in memory (a list takes a millisecond or two: less than handing the
+    request to a worker thread, whose threads then fight over the GIL); in a thread when the registry must be
+    asked or the model loaded."""
+    if services.model_ready("recommend", MODEL_NAME):
+        return function(services, *args)
+    return await asyncio.to_thread(function, services, *args)
+
+
 @router.get("/users/{user_id}", summary="a user's top-k items, each with its source and reason")
-def user_endpoint(request: Request, user_id: str = Path(min_length=1, max_length=100, examples=["12347"]),
+async def user_endpoint(request: Request, user_id: str = Path(min_length=1, max_length=100, examples=["12347"]),
                   k: int = Query(10, ge=1, le=MAX_K, description="how many items"),
                   segment: str | None = Query(None, max_length=40, description="the user's segment, for "
                                               "popular-in-segment items when the user is new")) -> Recommendations:
-    return for_user(request.app.state.services, user_id, k, segment)
+    return await answer(request.app.state.services, for_user, user_id, k, segment)
 
 
 @router.get("/items/{item_id}/together", summary="items bought together with one item (cross-sell), or similar")
-def together_endpoint(request: Request, item_id: str = Path(min_length=1, max_length=100, examples=["85123A"]),
+async def together_endpoint(request: Request, item_id: str = Path(min_length=1, max_length=100, examples=["85123A"]),
                       k: int = Query(10, ge=1, le=MAX_K, description="how many items")) -> Recommendations:
-    return bought_together(request.app.state.services, item_id, k)
+    return await answer(request.app.state.services, bought_together, item_id, k)
