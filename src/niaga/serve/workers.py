@@ -16,6 +16,7 @@ split by customer, as the stream consumers' partitions are (docs/streaming.md).
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import signal
 import socket
@@ -131,20 +132,21 @@ def supervise(processes) -> None:
 
 
 class PassToOwner:
-    """A worker's front (pure ASGI): the stateless endpoints to its own app, the rest to the owner's socket."""
+    """A worker's front (pure ASGI): the stateless endpoints to its own app, the rest to the owner's socket.
+
+    HTTP/1.1 over a few kept-alive unix-socket connections, written and read directly with asyncio streams: an
+    HTTP client library (httpx) cost more per passed request than scoring the transaction does."""
 
     def __init__(self, app, owner: Path):
         self.app = app
         self.owner = owner
-        self.client = None  # made in the event loop, on the first request passed on
+        self.idle: list = []  # (reader, writer) of kept-alive connections to the owner
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"].startswith(STATELESS):
             return await self.app(scope, receive, send)
         if scope["path"].startswith("/admin"):
             return await answer(send, 404, b'{"detail":"Not Found"}')
-        import httpx
-
         body, more = b"", True
         while more:
             message = await receive()
@@ -152,19 +154,66 @@ class PassToOwner:
                 return
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        if self.client is None:
-            self.client = httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(uds=str(self.owner)),
-                                            base_url="http://owner", timeout=None)
-        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_BY_HOP] + [(FORWARDED, b"1")]
-        url = httpx.URL(path=scope["path"], query=scope.get("query_string", b""))
-        try:
-            response = await self.client.request(scope["method"], url, headers=headers, content=body)
-        except httpx.HTTPError:
-            return await answer(send, 502, b'{"detail":"the first server process (which holds the store) did not '
-                                           b'answer: see the server log"}')
-        await send({"type": "http.response.start", "status": response.status_code,
-                    "headers": [(k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP]})
-        await send({"type": "http.response.body", "body": response.content})
+        target = scope.get("raw_path") or scope["path"].encode()
+        if scope.get("query_string"):
+            target += b"?" + scope["query_string"]
+        head = [b"%s %s HTTP/1.1\r\nhost: owner\r\ncontent-length: %d\r\n%s: 1\r\n"
+                % (scope["method"].encode(), target, len(body), FORWARDED)]
+        head += [k + b": " + v + b"\r\n" for k, v in scope["headers"] if k.lower() not in HOP_BY_HOP]
+        request = b"".join(head) + b"\r\n" + body
+        for attempt in range(2):  # a kept-alive connection the owner closed meanwhile: once more on a new one
+            fresh, writer = attempt == 1 or not self.idle, None
+            try:
+                reader, writer = (await asyncio.open_unix_connection(str(self.owner))) if fresh else self.idle.pop()
+                writer.write(request)
+                status, headers, content, keep = await read_response(reader)
+                break
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                if writer is not None:
+                    writer.close()
+                if fresh:
+                    return await answer(send, 502, b'{"detail":"the first server process (which holds the store) '
+                                                   b'did not answer: see the server log"}')
+        if keep and len(self.idle) < 64:
+            self.idle.append((reader, writer))
+        else:
+            writer.close()
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+
+async def read_response(reader) -> tuple[int, list, bytes, bool]:
+    """(status, headers without the hop-by-hop ones, body, whether the connection stays open) of one HTTP/1.1
+    response: a Content-Length body or a chunked one."""
+    lines = (await reader.readuntil(b"\r\n\r\n")).split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    headers, length, chunked, keep = [], None, False, True
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, _, value = line.partition(b":")
+        name, value = name.strip().lower(), value.strip()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"transfer-encoding":
+            chunked = b"chunked" in value.lower()
+        elif name == b"connection":
+            keep = value.lower() != b"close"
+        if name not in HOP_BY_HOP:
+            headers.append((name, value))
+    if chunked:
+        parts = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            parts.append(await reader.readexactly(size + 2))
+            if size == 0:
+                break
+        content = b"".join(part[:-2] for part in parts)
+    elif length is not None:
+        content = await reader.readexactly(length)
+    else:  # until the owner closes
+        content, keep = await reader.read(), False
+    return status, headers, content, keep
 
 
 async def answer(send, status: int, body: bytes) -> None:

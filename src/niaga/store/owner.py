@@ -47,6 +47,9 @@ def answers(path: Path) -> bool:
         probe.settimeout(2)
         try:
             probe.connect(str(path))
+        except PermissionError:
+            raise NiagaError(f"a server holds the store, and its socket {path} is private to the user it runs as: "
+                             "run this command as that user") from None
         except OSError:
             return False
     return True
