@@ -218,3 +218,39 @@ def test_two_workers_give_the_fraud_decisions_of_one(tmp_path):
         assert cases.status_code == 200
     finally:
         stop(server)
+
+
+def test_the_servers_ingest_stores_what_the_command_stores(tmp_path):
+    """The server validates in a process of its own and stores with SQL: the same rows, quarantine lines, masks
+    and bookkeeping as ``niaga ingest`` on a store it opens itself."""
+    from niaga.config import Settings
+    from niaga.serve.services import Services
+    from niaga.store.ingest import ingest
+
+    orders(0, 300).to_csv(tmp_path / "a.csv", index=False)
+    with (tmp_path / "a.csv").open("a") as out:
+        out.write("o-bad,c1,p1,many,10,2024-02-01\n")
+    orders(0, 100).to_parquet(tmp_path / "b.parquet")
+    pd.DataFrame({"text": ["barang bagus hub 081234567890", "jelek", None], "label": ["Happy", "Anger", "x"]}).to_csv(
+        tmp_path / "r.csv", index=False)
+    files = [tmp_path / "a.csv", tmp_path / "b.parquet", tmp_path / "a.csv"]
+    with Store(tmp_path / "direct.duckdb") as store:
+        direct = ingest(store, "orders", files, progress=False, log=lambda m: None) + ingest(
+            store, "reviews", [tmp_path / "r.csv"], progress=False, log=lambda m: None)
+    services = Services(Settings(store=tmp_path / "server.duckdb"))
+    try:
+        served = services.ingest("orders", files)[0] + services.ingest("reviews", [tmp_path / "r.csv"])[0]
+    finally:
+        services.close()
+    assert [r.summary() for r in served] == [r.summary() for r in direct]
+    assert served[0].quarantined == 1 and served[2].already_ingested
+    tables = []
+    for name in ("direct", "server"):
+        with Store(tmp_path / f"{name}.duckdb") as store:
+            tables.append([store.db.execute(query).fetchall() for query in (
+                "SELECT order_id, quantity, price, timestamp, row_hash, source_row FROM orders ORDER BY ALL",
+                "SELECT source_row, field, reason FROM quarantine ORDER BY ALL",
+                "SELECT text, label FROM reviews ORDER BY ALL",
+                "SELECT rows_stored, rows_quarantined, rows_duplicate FROM ingested_files ORDER BY ALL")])
+    assert tables[0] == tables[1]
+    assert ("barang bagus hub [PHONE]", "Happy") in tables[1][2]

@@ -69,15 +69,44 @@ class Services:
 
     def ingest(self, table: str, paths: list, pii_policy: str | None = None) -> tuple[list, int]:
         """(the files' ``IngestResult``s, rows the table now holds): the validated, idempotent ingest with
-        quarantine, on a connection of its own so that requests keep being served meanwhile. One ingest at a
-        time: "was this file ingested?" and its insert must not interleave with another's."""
-        from niaga.store.ingest import ingest
+        quarantine, while requests keep being served. Reading, validating, masking and hashing (pandas, seconds
+        per 100,000 rows) run in a process of their own, so they do not take this process's GIL from the
+        requests; storing is SQL on a connection of its own. One ingest at a time: "was this file ingested?"
+        and its insert must not interleave with another's."""
+        import tempfile
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
 
-        with self._ingesting:
+        from niaga.errors import DataError
+        from niaga.modeling import sha256_file
+        from niaga.privacy import load_secret
+        from niaga.privacy.mask import check_policy
+        from niaga.store.ingest import IngestResult, load_prepared, prepare_file
+        from niaga.store.schema import TABLES
+
+        policy = pii_policy or self.settings.pii_policy
+        if table not in TABLES:
+            raise DataError(f"unknown table {table!r}; tables: {', '.join(TABLES)}")
+        if policy != "off":
+            check_policy(policy)
+            if policy == "pseudonymize":
+                load_secret()  # refuse before any work when there is no secret to key the pseudonyms
+        for path in map(Path, paths):
+            if not path.is_file():
+                raise DataError(f"{path}: file not found")
+        results = []
+        with self._ingesting, ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
             store = self.store.connection()
             try:
-                results = ingest(store, table, paths, pii_policy=pii_policy or self.settings.pii_policy,
-                                 log=lambda line: None, progress=False)
+                for path in map(Path, paths):
+                    sha = sha256_file(path)
+                    if store.db.execute("SELECT 1 FROM ingested_files WHERE sha256 = ? AND table_name = ?",
+                                        [sha, table]).fetchone():
+                        results.append(IngestResult(table, str(path), already_ingested=True))
+                        continue
+                    with tempfile.TemporaryDirectory(prefix="niaga-ingest-") as folder:
+                        counts = pool.submit(prepare_file, table, path, folder, policy).result()
+                        results.append(load_prepared(store, table, path, sha, folder, counts))
                 return results, store.counts()[table]
             finally:
                 store.close()
