@@ -5,6 +5,7 @@ capability functions through it; no capability knows it exists."""
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ class Services:
         self._registry: tuple[float, list[dict]] | None = None  # (read again after, rows)
         self._lock = threading.Lock()
         self._ingesting = threading.Lock()
+        self._refreshing: set[str] = set()  # what is being read again in the background (registry, keys)
+        self._refreshing_lock = threading.Lock()
 
     def close(self) -> None:
         if self.store is not None:
@@ -122,13 +125,39 @@ class Services:
 
     # -- models of the registry ---------------------------------------------------------------------
     def registered(self) -> list[dict]:
-        if not self.registry_fresh():
-            if self.owner is not None:
-                rows = self.owner.call("GET", "/admin/models")
-            else:
-                rows = self.read(lambda store: store.models().to_dict("records"))
-            self._registry = (time.monotonic() + REGISTRY_SECONDS, rows)
+        """The active models. Read once and then again every ``REGISTRY_SECONDS``, in the background: a request
+        gets the rows read last and never waits for the store (which a long ingest or a decision-log flush may
+        hold for seconds); after ``forget`` the next request reads them itself."""
+        if self._registry is None:
+            self._read_registry()
+        elif not self.registry_fresh():
+            self._in_background("registry", self._read_registry)
         return self._registry[1]
+
+    def _read_registry(self) -> None:
+        if self.owner is not None:
+            rows = self.owner.call("GET", "/admin/models")
+        else:
+            rows = self.read(lambda store: store.models().to_dict("records"))
+        self._registry = (time.monotonic() + REGISTRY_SECONDS, rows)
+
+    def _in_background(self, name: str, work: Callable[[], Any]) -> None:
+        """``work()`` on a thread, unless one for ``name`` already runs."""
+        with self._refreshing_lock:
+            if name in self._refreshing:
+                return
+            self._refreshing.add(name)
+
+        def run():
+            try:
+                work()
+            except Exception:  # noqa: BLE001 — the last value keeps serving; the next expiry tries again
+                logging.getLogger("niaga.serve").exception("could not refresh %s", name.split(":")[0])
+            finally:
+                with self._refreshing_lock:
+                    self._refreshing.discard(name)
+
+        threading.Thread(target=run, daemon=True, name=f"niaga-refresh-{name.split(':')[0]}").start()
 
     def registry_fresh(self) -> bool:
         return self._registry is not None and time.monotonic() <= self._registry[0]
@@ -136,7 +165,7 @@ class Services:
     def model_ready(self, capability: str, name: str) -> bool:
         """Whether ``model(capability, name, ...)`` answers from memory (no store query, no load): an async
         endpoint calls it directly then, and in a worker thread otherwise."""
-        return self.registry_fresh() and (capability, name) in self._models
+        return self._registry is not None and (capability, name) in self._models
 
     def path(self, capability: str, name: str) -> Path:
         rows = [r for r in self.registered() if r["capability"] == capability and r["name"] == name]
@@ -158,17 +187,24 @@ class Services:
 
     # -- API keys -----------------------------------------------------------------------------------
     def cached_key_name(self, key: str | None) -> str | None:
-        """The key's name when it was checked in the last ``KEY_CACHE_SECONDS``; None: ask ``key_name``."""
+        """The key's name when it was checked before (None: ask ``key_name``). Checked more than
+        ``KEY_CACHE_SECONDS`` ago, it is checked again in the background while this request goes on: a revoked
+        key stops working within about that long (at once when revoked through this server), and no request
+        waits for the store."""
         hit = self._keys.get(key) if key else None
-        return hit[0] if hit is not None and time.monotonic() - hit[1] < KEY_CACHE_SECONDS else None
+        if hit is None:
+            return None
+        if time.monotonic() - hit[1] >= KEY_CACHE_SECONDS:
+            self._in_background(f"key:{key}", lambda: self._check_key(key))
+        return hit[0]
 
     def key_name(self, key: str | None) -> str | None:
-        """The key's name when it is valid; a revoked key stops working within ``KEY_CACHE_SECONDS``."""
+        """The key's name when it is valid (asks the store unless it was checked before)."""
         if not key:
             return None
-        name = self.cached_key_name(key)
-        if name is not None:
-            return name
+        return self.cached_key_name(key) or self._check_key(key)
+
+    def _check_key(self, key: str) -> str | None:
         if self.owner is not None:
             name = self.owner.call("POST", "/admin/keys/check", {"key": key})["name"]
         else:
