@@ -420,11 +420,13 @@ the background, so no request waits on the store's lock meanwhile; a light probe
 most 0.6 s during an ingest. Paced at the targets with 64 connections, though, the two workers still fall far \
 behind while the ingest runs (the table): on these 2 cores, shared with the generator and with other work \
 (load average 6 to 12), the ingest's process takes the CPU the servers need. """ \
-    """The review endpoint's cost \
-is the model call's fixed part: one text or 32 take about the same time (6 ms on a quiet core, 40 ms on this \
-busy one), spent in scikit-learn's per-call checks (23 `check_array` calls, the FeatureUnion's joblib dispatch, \
-ten calibrators), which the endpoint's micro-batching spreads over the requests that arrive together; a numpy \
-fast path for the calibrated linear models is the next step for reviews."""
+    """The review endpoint's cost was the model call's fixed part: one text or 32 took about the same time, spent \
+in scikit-learn's per-call checks (23 `check_array` calls, the FeatureUnion's joblib dispatch, ten calibrators), \
+which the endpoint's micro-batching spreads over the requests that arrive together; the TF-IDF classifier now \
+stacks its features and computes its sigmoid-calibrated probabilities with numpy (scikit-learn's exact numbers, \
+tested): one review's call 6.4 ms against 20 to 23 ms before, measured alternately on this busy machine. The \
+recommendation endpoint's cost is the blend's own (ALS's user recalculation and sparse-matrix steps per \
+request, 8 to 20 ms on this busy machine): lists computed ahead per known customer would be a table lookup."""
 
 
 def verdicts(points: list[dict]) -> dict:
@@ -577,17 +579,20 @@ def main() -> None:
         if stream and "measured" not in stream:
             stream["measured"] = json.loads((RESULTS / "load.json").read_text())["measured"][:10]
     notes.append(f"Load average when it ended: {load_average()}.")
-    if (RESULTS / "load.json").exists() and set(args.settings) != {"1", "2", "2+ingest"}:
-        # a partial run: the other settings' points stay as they were measured
+    saved = {}
+    if (RESULTS / "load.json").exists() and (set(args.settings) != {"1", "2", "2+ingest"} or args.only):
+        # a partial run: the other settings' and endpoints' points stay as they were measured
         saved = json.loads((RESULTS / "load.json").read_text())
-        measured = {p["setting"] for p in points}
-        points = [p for p in saved.get("points", []) if p["setting"] not in measured] + points
+        measured = {(p["setting"], p["endpoint"]) for p in points}
+        kept = [p for p in saved.get("points", []) if (p["setting"], p["endpoint"]) not in measured]
+        points = sorted(kept + points, key=lambda p: [p["setting"] for p in saved.get("points", []) + points].index(
+            p["setting"]))
         ingest = ingest or saved.get("ingest", {})
-        notes = saved.get("notes", [])[:1] + [f"Setting(s) {', '.join(sorted(measured))} measured again later: "
-                                              + " ".join(notes)]
-    save("load", {"points": points, "verdicts": {k: {"met": v["met"]} for k, v in verdicts(points).items()},
+        again = ", ".join(f"{setting} {endpoint}" for setting, endpoint in sorted(measured))
+        notes = saved.get("notes", []) + [f"Measured again later ({again}): " + " ".join(notes)]
+    save("load", {"points": points, "ab": saved.get("ab"), "verdicts": {k: {"met": v["met"]} for k, v in verdicts(points).items()},
                   "ingest": ingest, "stream": stream, "targets": TARGETS, "settings": vars(args), "notes": notes},
-         markdown(points, stream, ingest, args, notes))
+         markdown(points, stream, ingest, args, notes, saved.get("ab")))
 
 
 if __name__ == "__main__":

@@ -19,9 +19,9 @@ from niaga.errors import NiagaError
 from niaga.store import Store
 from niaga.store.owner import Owner
 
-KEY_CACHE_SECONDS = 5.0  # a checked key is trusted this long before the store is asked again
-# the registry is read again after this long (a query under the store's lock, a few ms: not on every request);
-# a model registered or re-registered while the server runs serves within it
+KEY_CACHE_SECONDS = 5.0  # a checked key is checked again (in the background) when it is older than this
+# the registry is read again (in the background) after this long: not a query on every request; a model
+# registered or re-registered by another process serves within it, one registered through this server at once
 REGISTRY_SECONDS = 5.0
 
 
