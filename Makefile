@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 	# Debian's redis-server: the stream consumer's tests start one (without it they skip)
 	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) \
 		|| echo "note: redis-server could not be installed: the stream consumer tests will be skipped"
+	# Debian's wrk: the C load generator benchmarks/load.py drives the API with (no test needs it)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null) \
+		|| echo "note: wrk could not be installed: benchmarks/load.py will not run"
 	touch $(STAMP)
 
 install: $(STAMP)
