@@ -23,6 +23,9 @@ $(STAMP): pyproject.toml
 	# Debian's PostgreSQL: the tests of the operational tables on PostgreSQL start a throwaway cluster (without it they skip)
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) \
 		|| echo "note: postgresql could not be installed: the PostgreSQL store tests will be skipped"
+	# Debian's wrk: the C load generator benchmarks/load.py drives the API with (no test needs it)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null) \
+		|| echo "note: wrk could not be installed: benchmarks/load.py will not run"
 	touch $(STAMP)
 
 install: $(STAMP)

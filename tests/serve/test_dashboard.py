@@ -46,7 +46,8 @@ def test_overview_shows_the_business_and_the_models_page_lists_the_models(page, 
     for chart in ("sales", "customers-chart", "cohorts", "segments", "reviews-chart", "ctr"):
         page.wait_for_selector(f"#{chart} .main-svg")  # plotly drew it from the bundled script, no CDN
     assert page.locator("#top-products tr").count() > 1
-    assert "no forecast model yet" in page.inner_text("#forecast-note")
+    page.wait_for_selector("#forecast .main-svg")  # the served demand model's top items with their intervals
+    assert page.locator("#forecast-items tr").count() > 1
     assert "reco-ab" in page.inner_text("#by-arm")
     page.fill("#start", "2011-03-01")
     page.fill("#end", "2011-03-31")

@@ -3,11 +3,13 @@
 Endpoints are versioned under /api/v1, one router per capability, typed with pydantic (limits on text
 length, batch size and image size) and documented at /docs. They need an ``X-API-Key`` header (keys are
 made with ``niaga serve keys add`` and stored hashed) unless the ``require_api_key`` setting is off.
-/healthz and /metrics (Prometheus) are open; the dashboard pages are under /.
+/healthz and /metrics (Prometheus) are open; the dashboard pages are under /. /admin (keys, models, ingest for
+the commands, ``niaga.serve.admin``) answers only on the store's local socket.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -31,25 +33,66 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
-def require_key(request: Request) -> str | None:
-    """The caller's key name; 401 without a valid key (when keys are required)."""
+async def require_key(request: Request) -> str | None:
+    """The caller's key name; 401 without a valid key (when keys are required). Async, so that FastAPI does
+    not hand every request to a worker thread for it: a key checked in the last seconds is a dict lookup; only
+    asking the store runs in a thread."""
     service = services(request)
     if not service.settings.require_api_key:
         return None
-    name = service.key_name(request.headers.get(API_KEY_HEADER))
+    key = request.headers.get(API_KEY_HEADER)
+    name = service.cached_key_name(key)
+    if name is None:
+        name = await asyncio.to_thread(service.key_name, key)
     if name is None:
         raise HTTPException(status_code=401, detail=f"a valid {API_KEY_HEADER} header is needed: make a key with "
                                                     "'niaga serve keys add NAME'")
     return name
 
 
-def create_app(config: Settings | None = None) -> FastAPI:
+class MeasureRequests:
+    """Every request's latency and status in the Prometheus metrics, by route template (``/x/{id}``, so that ids
+    do not explode the labels). A pure ASGI middleware: Starlette's ``BaseHTTPMiddleware`` (what
+    ``@app.middleware("http")`` makes) runs each request in a task of its own and passes the response through a
+    memory stream (with the key check as a plain ``def`` dependency, a thread hop per request, a minimal endpoint
+    answered 2.7 times fewer requests: docs/benchmarks.md, section load)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        status = 500  # what the client gets when the app raises before answering
+
+        async def send_and_note(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            if scope["path"].startswith(API_PREFIX + "/") and route is not None:
+                path = API_PREFIX + path
+            metrics = scope["app"].state.services.metrics
+            metrics.latency.labels(scope["method"], path).observe(time.perf_counter() - start)
+            metrics.requests.labels(scope["method"], path, str(status)).inc()
+
+
+def create_app(config: Settings | None = None, worker: int = 0, owner=None) -> FastAPI:
+    """``worker``, ``owner``: the process's number under ``niaga serve --workers N`` and, for all but the first,
+    the socket of the first, which holds the store (``niaga.serve.workers``)."""
     config = config or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         mask_every_log_record()  # no raw personal data in any log line, whichever handler writes it
-        app.state.services = Services(config)
+        app.state.services = Services(config, owner=owner)
         if config.stream_url:  # the consumer group's lag, asked of the broker at each scrape
             from niaga.stream.backend import open_backend
             from niaga.stream.metrics import GroupLagCollector
@@ -69,18 +112,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
                   description="Intelligence for Indonesian e-commerce: text, reviews, social posts, fraud, "
                               "customers, recommendations and product images. Send the `X-API-Key` header.")
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next):
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")  # the template (/x/{id}), so ids do not explode the labels
-        if request.url.path.startswith(API_PREFIX + "/") and route is not None:
-            path = API_PREFIX + path
-        metrics = request.app.state.services.metrics
-        metrics.latency.labels(request.method, path).observe(time.perf_counter() - start)
-        metrics.requests.labels(request.method, path, str(response.status_code)).inc()
-        return response
+    app.add_middleware(MeasureRequests)
 
     @app.exception_handler(NotServed)
     async def not_served(request: Request, exc: NotServed):
@@ -98,18 +130,19 @@ def create_app(config: Settings | None = None) -> FastAPI:
     @app.get("/healthz", tags=["system"], summary="liveness and what is loaded")
     def healthz(request: Request) -> dict:
         registered = services(request).registered()
-        return {"status": "ok", "version": __version__,
+        return {"status": "ok", "version": __version__, "worker": worker,
                 "models": sorted(f"{m['capability']}/{m['name']}" for m in registered)}
 
     @app.get("/metrics", tags=["system"], summary="Prometheus metrics", response_class=PlainTextResponse)
     def metrics(request: Request) -> PlainTextResponse:
         return PlainTextResponse(generate_latest(services(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    from niaga.serve import dashboard
+    from niaga.serve import admin, dashboard
     from niaga.serve.routers import ROUTERS
 
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(require_key)])
+    app.include_router(admin.router)
     app.include_router(dashboard.router)
     dashboard.mount_static(app)
     return app

@@ -25,17 +25,32 @@ def register(sub, name: str, help_: str) -> None:
 
 
 def ingest_command(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from niaga.config import settings
     from niaga.store import Store
     from niaga.store.ingest import ingest
+    from niaga.store.database import describe
+    from niaga.store.owner import owner
 
     config = settings()
     path = args.store or config.store
-    with Store(path) as store:
-        results = ingest(store, args.table, args.files, pii_policy=args.pii or config.pii_policy, log=print)
-        total, where = store.count(args.table), store.database(args.table).where
-    stored = sum(r.stored for r in results)
-    quarantined = sum(r.quarantined for r in results)
+    server = owner(path, config.warehouse)
+    if server is not None:  # a server holds the store: it ingests (it reads the files: absolute paths)
+        print(f"a server holds {describe(path)}: ingesting through it", flush=True)
+        answer = server.call("POST", f"/admin/ingest/{args.table}", {
+            "files": [str(Path(f).absolute()) for f in args.files], "pii": args.pii}, timeout=None)
+        for line in answer["files"]:
+            print(line["summary"])
+        stored = sum(f["stored"] for f in answer["files"])
+        quarantined = sum(f["quarantined"] for f in answer["files"])
+        total, where = answer["rows_in_table"], describe(path)
+    else:
+        with Store(path) as store:
+            results = ingest(store, args.table, args.files, pii_policy=args.pii or config.pii_policy, log=print)
+            total, where = store.count(args.table), store.database(args.table).where
+        stored = sum(r.stored for r in results)
+        quarantined = sum(r.quarantined for r in results)
     print(f"{stored:,} rows stored, {quarantined:,} quarantined (see the quarantine table); {args.table} now holds "
           f"{total:,} rows in {where}")
     return 0

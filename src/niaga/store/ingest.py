@@ -24,6 +24,7 @@ from niaga.errors import DataError
 from niaga.modeling import sha256_file
 from niaga.privacy import load_secret, mask_frame
 from niaga.privacy.mask import check_policy
+from niaga.store.database import DuckDatabase
 from niaga.store.schema import TABLES, Column, Table
 from niaga.store.warehouse import Store
 
@@ -175,3 +176,65 @@ def _ingest_file(store: Store, table: Table, path: Path, sha: str, result: Inges
         db.execute("INSERT INTO ingested_files (sha256, table_name, source_file, rows_stored, rows_quarantined, "
                    "rows_duplicate) VALUES (?, ?, ?, ?, ?, ?)",
                    [sha, table.name, str(path), result.stored, result.quarantined, result.duplicates])
+
+
+# -- ingest beside a running server: the Python work in another process, the store's part in SQL ----------------
+def prepare_file(table_name: str, path: str | Path, folder: str | Path, pii_policy: str = "mask") -> dict:
+    """Read, validate, mask and hash one file, writing its good rows (``good.parquet``, in the table's layout
+    with ``row_hash``) and its quarantine lines (``quarantine.parquet``) into ``folder``; touches no store.
+
+    Run in a process of its own (``ProcessPoolExecutor``) by a server that holds the store, so that this part
+    (pandas and Python, seconds per 100,000 rows) does not take the serving process's GIL; ``load_prepared``
+    then stores the result with SQL alone."""
+    table, path, folder = TABLES[table_name], Path(path), Path(folder)
+    frame = read_table(path)
+    rows, quarantine = validate(frame, table, path)
+    bad = rows["source_row"].isin(quarantine["source_row"]) if len(quarantine) else np.zeros(len(rows), bool)
+    good = rows[~np.asarray(bad)].copy()
+    if pii_policy != "off" and table.pii and len(good):
+        good = mask_frame(good, list(table.pii), pii_policy, source=str(path))
+    good["row_hash"] = row_hashes(good, table, Counter())
+    repeated = good["row_hash"].duplicated()
+    good = good[~repeated].assign(source_file=str(path))
+    good[[c.name for c in table.columns] + ["extra", "row_hash", "source_file", "source_row"]].to_parquet(
+        folder / "good.parquet")
+    lines = (quarantine.assign(table_name=table.name, source_file=str(path)) if len(quarantine) else
+             pd.DataFrame(columns=["table_name", "source_file", "source_row", "field", "reason", "raw"]))
+    lines[["table_name", "source_file", "source_row", "field", "reason", "raw"]].astype(
+        {"source_row": "int64"}).to_parquet(folder / "quarantine.parquet")
+    return {"rows": len(frame), "quarantined": int(np.asarray(bad).sum()), "repeated": int(repeated.sum())}
+
+
+def load_prepared(store: Store, table_name: str, path: str | Path, sha: str, folder: str | Path,
+                  counts: dict) -> IngestResult:
+    """Store what ``prepare_file`` wrote, in one transaction: the rows whose hash the table does not hold yet,
+    the quarantine lines, and the file's entry. On the DuckDB warehouse the rows move in SQL alone (DuckDB runs
+    it without Python's GIL); a table in PostgreSQL (an operational one) takes them through pandas."""
+    table, folder = TABLES[table_name], Path(folder)
+    result = IngestResult(table.name, str(path), rows=counts["rows"], quarantined=counts["quarantined"])
+    columns = [c.name for c in table.columns] + ["extra", "row_hash", "source_file", "source_row"]
+    good, lines = str(folder / "good.parquet"), pd.read_parquet(folder / "quarantine.parquet")
+    db = store.database(table.name)
+    with db.transaction():
+        if db.fetchone("SELECT 1 FROM ingested_files WHERE sha256 = ? AND table_name = ?", [sha, table.name]):
+            result.already_ingested = True
+            return result
+        if isinstance(db, DuckDatabase):
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            new = f"FROM read_parquet(?) WHERE row_hash NOT IN (SELECT row_hash FROM {table.name})"
+            candidates = db.fetchone("SELECT count(*) FROM read_parquet(?)", [good])[0]
+            result.stored = int(db.fetchone(f"SELECT count(*) {new}", [good])[0])
+            db.execute(f"INSERT INTO {table.name} ({quoted}) SELECT {quoted} {new}", [good])
+        else:
+            rows = pd.read_parquet(good)
+            candidates = len(rows)
+            fresh = rows[~rows["row_hash"].isin(db.existing(table.name, "row_hash", rows["row_hash"].tolist()))]
+            db.insert(table.name, fresh[columns])
+            result.stored = len(fresh)
+        result.duplicates = counts["repeated"] + int(candidates) - result.stored
+        if len(lines):
+            store.add_quarantine(lines)
+        db.execute("INSERT INTO ingested_files (sha256, table_name, source_file, rows_stored, rows_quarantined, "
+                   "rows_duplicate) VALUES (?, ?, ?, ?, ?, ?)",
+                   [sha, table.name, str(path), result.stored, result.quarantined, result.duplicates])
+    return result

@@ -75,6 +75,15 @@ class Store:
         if not self.read_only:
             _migrate(self._warehouse, MIGRATIONS)
 
+    def connection(self) -> "Store":
+        """Another connection to this open store, for a thread of its own: its transactions run beside this
+        one's (a server's long ingest does not hold up the requests' queries)."""
+        other = Store(self.url or self.path, self.read_only, warehouse=self.path if self.url else None)
+        other._db = self.db.cursor()
+        other._warehouse = DuckDatabase(other._db, str(self.path))
+        other.ops = PostgresDatabase(self.url) if self.url else other._warehouse
+        return other
+
     def close(self) -> None:
         if self.ops is not None and self.url:
             self.ops.close()

@@ -10,6 +10,7 @@ which makes a model-against-model A/B test."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from fastapi import APIRouter, Path, Query, Request
@@ -89,8 +90,17 @@ def bought_together(services, item: str, k: int = 10, user: str | None = None, c
     return _served(services, together(model(services, chosen.model), item, k=k), chosen, log, item=item, user=user)
 
 
+async def answer(services, name: str, function, *args) -> Recommendations:
+    """On the event loop when the model is in memory (a list takes a millisecond or two: less than handing the
+    request to a worker thread, whose threads then fight over the GIL); in a thread when the registry must be
+    asked or the model loaded."""
+    if services.model_ready("recommend", name):
+        return function(services, *args)
+    return await asyncio.to_thread(function, services, *args)
+
+
 @router.get("/users/{user_id}", summary="a user's top-k items, each with its source and reason")
-def user_endpoint(request: Request, user_id: str = Path(min_length=1, max_length=100, examples=["12347"]),
+async def user_endpoint(request: Request, user_id: str = Path(min_length=1, max_length=100, examples=["12347"]),
                   k: int = Query(10, ge=1, le=MAX_K, description="how many items"),
                   segment: str | None = Query(None, max_length=40, description="the user's segment, for "
                                               "popular-in-segment items when the user is new"),
@@ -100,11 +110,12 @@ def user_endpoint(request: Request, user_id: str = Path(min_length=1, max_length
                   split: str | None = Query(None, max_length=200, description="the arms' shares (default equal)")
                   ) -> Recommendations:
     services = request.app.state.services
-    return for_user(services, user_id, k, segment, arm(services, user_id, experiment, arms, split), log=True)
+    chosen = arm(services, user_id, experiment, arms, split)
+    return await answer(services, chosen.model, for_user, user_id, k, segment, chosen, True)
 
 
 @router.get("/items/{item_id}/together", summary="items bought together with one item (cross-sell), or similar")
-def together_endpoint(request: Request, item_id: str = Path(min_length=1, max_length=100, examples=["85123A"]),
+async def together_endpoint(request: Request, item_id: str = Path(min_length=1, max_length=100, examples=["85123A"]),
                       k: int = Query(10, ge=1, le=MAX_K, description="how many items"),
                       user: str | None = Query(None, max_length=100, description="who is looking (for the shown "
                                                "events and the experiment arm)"),
@@ -113,4 +124,5 @@ def together_endpoint(request: Request, item_id: str = Path(min_length=1, max_le
                       split: str | None = Query(None, max_length=200, description="the arms' shares")
                       ) -> Recommendations:
     services = request.app.state.services
-    return bought_together(services, item_id, k, user, arm(services, user, experiment, arms, split), log=True)
+    chosen = arm(services, user, experiment, arms, split)
+    return await answer(services, chosen.model, bought_together, item_id, k, user, chosen, True)
