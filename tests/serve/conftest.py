@@ -2,6 +2,7 @@
 customer segments from a synthetic log, a recommender on synthetic invoices, a product CNN on drawn photos),
 and the app (``TestClient``) or a live server for the browser."""
 
+import contextlib
 import importlib.util
 import socket
 import threading
@@ -135,14 +136,13 @@ def client(system):
         yield test_client
 
 
-@pytest.fixture(scope="module")
-def live_server(system):
-    """The app on a free local port, in a thread (for the browser and the fuzzer)."""
+@contextlib.contextmanager
+def serving(settings):
+    """The app of ``settings`` on a free local port, in a thread: its base URL."""
     import uvicorn
 
     from niaga.serve.app import create_app
 
-    settings, key = system
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -152,6 +152,22 @@ def live_server(system):
     deadline = time.monotonic() + 30
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", key
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    """``with app_server(settings) as url``: another system's app served in a thread (see ``serving``)."""
+    return serving
+
+
+@pytest.fixture(scope="module")
+def live_server(system):
+    """The app on a free local port, in a thread (for the browser and the fuzzer)."""
+    settings, key = system
+    with serving(settings) as url:
+        yield url, key

@@ -5,9 +5,6 @@ real browser (headless Chromium)."""
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 
 import pytest
 
@@ -111,24 +108,9 @@ def test_case_queue_groups_rings_and_resolves(client):
 
 
 @pytest.fixture(scope="module")
-def live_server(abuse_system):
-    import uvicorn
-
-    from niaga.serve.app import create_app
-
-    settings, key, _ = abuse_system
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+def live_server(abuse_system, app_server):
+    with app_server(abuse_system[0]) as url:
+        yield url
 
 
 def test_dashboard_draws_a_ring_and_resolves_a_case(live_server):

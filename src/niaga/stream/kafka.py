@@ -118,7 +118,7 @@ class KafkaBackend(Backend):
             reader.close()
 
     def read(self, stream: str) -> list[dict]:
-        from confluent_kafka import OFFSET_BEGINNING, Consumer as Reader, KafkaError, TopicPartition
+        from confluent_kafka import OFFSET_BEGINNING, Consumer as Reader, TopicPartition
 
         count = self.partition_count(stream)
         if count is None:
@@ -127,22 +127,29 @@ class KafkaBackend(Backend):
                          "enable.auto.commit": False, "isolation.level": "read_committed",
                          "enable.partition.eof": True})
         reader.assign([TopicPartition(stream, p, OFFSET_BEGINNING) for p in range(count)])
-        entries, ended = [], set()
         try:
-            while len(ended) < count:
-                message = reader.poll(TIMEOUT)
-                if message is None:
-                    break
-                if message.error():
-                    if message.error().code() == KafkaError._PARTITION_EOF:
-                        ended.add(message.partition())
-                        continue
-                    raise _kafka_error(self.url, message.error())
-                entries.append({key: "" if value is None else str(value)
-                                for key, value in json.loads(message.value()).items()})
+            return [{key: "" if value is None else str(value) for key, value in json.loads(message.value()).items()}
+                    for message in _to_the_end(reader, count, self.url)]
         finally:
             reader.close()
-        return entries
+
+
+def _to_the_end(reader, partitions: int, url: str):
+    """The messages of ``reader``'s assigned partitions (``enable.partition.eof``) up to each one's end; a poll
+    that waits ``TIMEOUT`` for nothing ends it too."""
+    from confluent_kafka import KafkaError
+
+    ended = set()
+    while len(ended) < partitions:
+        message = reader.poll(TIMEOUT)
+        if message is None:
+            return
+        if message.error():
+            if message.error().code() == KafkaError._PARTITION_EOF:
+                ended.add(message.partition())
+                continue
+            raise _kafka_error(url, message.error())
+        yield message
 
 
 class KafkaConsumer(Consumer):
@@ -188,7 +195,7 @@ class KafkaConsumer(Consumer):
         offset are read back (on Apache Kafka none of ours is among them) and their messages are taken as
         acknowledged: they were decided and logged, and the restored state holds them.
         """
-        from confluent_kafka import Consumer as Reader, KafkaError, TopicPartition
+        from confluent_kafka import Consumer as Reader, TopicPartition
 
         committed = {tp.partition: tp.offset for tp in self.reader.committed(
             [TopicPartition(self.stream, p) for p in self.partitions], timeout=TIMEOUT)}
@@ -196,17 +203,9 @@ class KafkaConsumer(Consumer):
                          "enable.auto.commit": False, "isolation.level": "read_committed",
                          "enable.partition.eof": True})
         reader.assign([TopicPartition(out, p, offset) for p, offset in stable.items()])
-        found, ended = set(), set()
+        found = set()
         try:
-            while len(ended) < len(stable):
-                message = reader.poll(TIMEOUT)
-                if message is None:
-                    break
-                if message.error():
-                    if message.error().code() == KafkaError._PARTITION_EOF:
-                        ended.add(message.partition())
-                        continue
-                    raise _kafka_error(self.url, message.error())
+            for message in _to_the_end(reader, len(stable), self.url):
                 headers = dict(message.headers() or [])
                 if headers.get(GROUP_HEADER, b"").decode() != self.group:
                     continue
