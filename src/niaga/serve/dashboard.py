@@ -64,15 +64,18 @@ def overview(request: Request, start: str = "", end: str = "", freq: str = "week
         open_cases = fraud.open_count(service)  # first: it writes the decisions answered so far
     except NiagaError:
         open_cases = None
-    data = service.read(lambda store: business_overview(store, *chosen, freq))
-    charts = overview_panels.charts(data)
-    segments = overview_panels.segments(service)
+
+    def summary():  # the warehouse's business over the range: kept for a while (Services.view), not per request
+        data = service.read(lambda store: business_overview(store, *chosen, freq))
+        return (data, overview_panels.charts(data), overview_panels.segments(service),
+                overview_panels.forecast(service), service.read(lambda store: store.counts()))
+
+    data, charts, segments, forecast, counts = service.view(("overview", *chosen, freq), summary)
     return page(request, "overview.html", "Overview", data=data, totals=data.totals, charts=charts,
                 products=data.top_products.to_dict("records"), complaints=data.complaints, segments=segments,
-                open_cases=open_cases, forecast=overview_panels.forecast(service),
-                feedback=overview_panels.feedback(service), error=error,
+                open_cases=open_cases, forecast=forecast, feedback=overview_panels.feedback(service), error=error,
                 store=describe(service.settings.store),  # a PostgreSQL URL without its password
-                counts=service.read(lambda store: store.counts()))
+                counts=counts)
 
 
 def _day(text: str, name: str) -> dt.date | None:

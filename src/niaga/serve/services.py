@@ -23,6 +23,8 @@ KEY_CACHE_SECONDS = 5.0  # a checked key is checked again (in the background) wh
 # the registry is read again (in the background) after this long: not a query on every request; a model
 # registered or re-registered by another process serves within it, one registered through this server at once
 REGISTRY_SECONDS = 5.0
+VIEW_SECONDS = 30.0  # a dashboard summary of the warehouse is computed again when older than this
+VIEWS_KEPT = 16
 
 
 class NotServed(NiagaError):
@@ -59,6 +61,7 @@ class Services:
         self._ingesting = threading.Lock()
         self._refreshing: set[str] = set()  # what is being read again in the background (registry, keys)
         self._refreshing_lock = threading.Lock()
+        self._views: dict[tuple, tuple[float, Any]] = {}  # page parts computed from the warehouse, by key
 
     def close(self) -> None:
         if self.store is not None:
@@ -69,6 +72,21 @@ class Services:
         counts at once, not after the caches' few seconds."""
         self._keys.clear()
         self._registry = None
+        self._views.clear()
+
+    def view(self, key: tuple, compute: Callable[[], Any], seconds: float = VIEW_SECONDS) -> Any:
+        """``compute()``, or what it gave for ``key`` less than ``seconds`` ago: a dashboard page summarises the
+        whole warehouse (a quarter of a second of queries and charts), which changes by ingests, not by the
+        second; the few most recent keys are kept."""
+        now = time.monotonic()
+        hit = self._views.get(key)
+        if hit is not None and now - hit[0] < seconds:
+            return hit[1]
+        value = compute()
+        if len(self._views) >= VIEWS_KEPT:
+            self._views.pop(next(iter(self._views)), None)
+        self._views[key] = (now, value)
+        return value
 
     def ingest(self, table: str, paths: list, pii_policy: str | None = None) -> tuple[list, int]:
         """(the files' ``IngestResult``s, rows the table now holds): the validated, idempotent ingest with
