@@ -71,9 +71,12 @@ def overview(request: Request, start: str = "", end: str = "", freq: str = "week
                 overview_panels.forecast(service), service.read(lambda store: store.counts()))
 
     data, charts, segments, forecast, counts = service.view(("overview", *chosen, freq), summary)
+    # CTR and conversion change with every event logged: computed again when the events table has grown
+    events = service.read(lambda store: store.count("events"))
+    feedback = service.view(("feedback", events), lambda: overview_panels.feedback(service))
     return page(request, "overview.html", "Overview", data=data, totals=data.totals, charts=charts,
                 products=data.top_products.to_dict("records"), complaints=data.complaints, segments=segments,
-                open_cases=open_cases, forecast=forecast, feedback=overview_panels.feedback(service), error=error,
+                open_cases=open_cases, forecast=forecast, feedback=feedback, error=error,
                 store=describe(service.settings.store),  # a PostgreSQL URL without its password
                 counts=counts)
 
