@@ -53,3 +53,18 @@ def test_the_forecast_panel_charts_the_top_items_through_the_pipeline(monkeypatc
 def test_key_figure_is_a_metric_not_a_count():
     assert key_figure({"users": 30, "held_out": {"roc_auc": 0.91, "f1_macro": 0.7}}) == "held_out.f1_macro 0.7"
     assert key_figure({"users": 30, "training_rows": 24}) == ""
+
+
+def test_categories_are_charted_only_when_most_revenue_has_one():
+    from niaga.analytics.overview import Overview
+
+    sales = pd.DataFrame({"period": ["2011-11-07", "2011-11-14"], "gmv": [600.0, 400.0], "orders": [6, 4],
+                          "new_customers": [1, 1], "returning_customers": [2, 2]})
+    covered = Overview(None, None, "week", sales=sales,
+                       top_categories=pd.DataFrame({"category": ["Kitchen", "Toys"], "revenue": [500.0, 300.0]}))
+    assert "80% of revenue has a category" in overview_panels.charts(covered)["categories"]
+    # orders and catalogue from different sources: a few ids match by chance, so no chart of them
+    stray = Overview(None, None, "week", sales=sales,
+                     top_categories=pd.DataFrame({"category": ["Apparel"], "revenue": [90.0]}))
+    assert "categories" not in overview_panels.charts(stray)
+    assert "categories" not in overview_panels.charts(Overview(None, None, "week"))

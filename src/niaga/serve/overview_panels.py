@@ -21,6 +21,7 @@ from niaga.serve.services import NotServed
 INK, ACCENT, MUTED = "#0f4c5c", "#ffb703", "#9aa5b1"
 FORECAST_MODEL = ("forecast", forecast_router.MODEL_NAME)  # the served demand model, as the API serves it
 FORECAST_ITEMS = 5
+MIN_CATEGORY_COVERAGE = 0.5  # the share of revenue whose product has a category, to chart categories
 FORECAST_HINT = ("no forecast model yet: run niaga forecast train --data store:orders --out runs/forecast, then "
                  "niaga serve models add forecast orders runs/forecast")
 #: review labels in colours a reader takes in at once (unhappy in reds, happy in greens); others: plotly's
@@ -53,10 +54,15 @@ def charts(data: Overview) -> dict[str, str]:
                                    marker_color=INK)])
         found["customers"] = _layout(figure, f"New and returning customers per {data.freq}", unit, "customers",
                                      barmode="stack")
-    if not data.top_categories.empty:
+    gmv = data.totals.get("gmv", 0.0)
+    covered = float(data.top_categories["revenue"].sum()) / gmv if gmv and not data.top_categories.empty else 0.0
+    # categories come from the products table: when most of the revenue's products are not in it (orders and
+    # catalogue from different sources, as in the demo warehouse), a chart of the matches would mislead
+    if covered >= MIN_CATEGORY_COVERAGE:
         top = data.top_categories
         found["categories"] = _layout(go.Figure(go.Bar(x=top["category"], y=top["revenue"], marker_color=INK)),
-                                      "Revenue per category", "", "revenue")
+                                      f"Revenue per category ({covered:.0%} of revenue has a category)", "",
+                                      "revenue")
     matrix = cohort_matrix(data.cohorts)
     if not matrix.empty:
         shares = (matrix.to_numpy() * 100).round(1)
