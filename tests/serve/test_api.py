@@ -13,7 +13,6 @@ def test_endpoints_need_a_valid_key_and_a_revoked_key_stops_working(system):
         assert anonymous.post("/api/v1/text/normalize", json=body, headers={"X-API-Key": key + "x"}).status_code == 401
         assert anonymous.post("/api/v1/text/normalize", json=body, headers={"X-API-Key": key}).status_code == 200
         assert anonymous.get("/healthz").status_code == 200 and anonymous.get("/metrics").status_code == 200
-        from niaga.store import Store
 
         services = anonymous.app.state.services
         temporary = services.read(lambda store: store.add_key("temporary"))

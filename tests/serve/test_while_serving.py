@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
-import pytest
 
 from niaga.cli import main
 from niaga.store import Store

@@ -112,7 +112,6 @@ def simulate(accounts: int = 3000, days: int = 60, seed: int = 0, start: str = D
     flash = flash_days(np.datetime64(start), days)
 
     # -- ids --------------------------------------------------------------------------------------------
-    serial = iter(range(1, 10**9))
     device_counter = [0]
     ip_counter = [0]
 
