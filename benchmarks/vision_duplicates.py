@@ -108,9 +108,14 @@ def signals(frame: pd.DataFrame, model_dir: str | None, runtime: str) -> tuple[p
         from niaga.vision.deploy import Runner
 
         start = time.perf_counter()
+        from niaga.vision.pretrain import ContrastivePretrainer
+
         model = load_model(model_dir, task="vision")
         images, _ = load_images(frame["path"].tolist(), tuple(model.image_size_))
-        _, embeddings = Runner(model, runtime).run(images)
+        if isinstance(model, ContrastivePretrainer):  # the self-supervised backbone: its features, no heads
+            embeddings = model.transform(images)
+        else:
+            _, embeddings = Runner(model, runtime).run(images)
         seconds["embed"] = time.perf_counter() - start
     pairs = dup.candidate_pairs(dup.hash_neighbours(hashes),
                                 dup.embedding_neighbours(embeddings) if embeddings is not None else None,

@@ -35,6 +35,8 @@ from niaga.text.classify.neural import NeuralTextClassifier
 from niaga.text.classify.tfidf import TfidfTextClassifier
 from niaga.text.normalize import TextNormalizer
 from niaga.vision.model import ProductClassifier
+from niaga.vision.pretrain import ContrastivePretrainer
+from niaga.vision.retrieval import RetrievalHead
 
 
 def tiny_normalizer():
@@ -64,6 +66,8 @@ ESTIMATORS = [
     ContentRecommender(),
     Blender(),
     ProductClassifier(widths=(4,), blocks=(1,), epochs=1, verbose=False),
+    ContrastivePretrainer(widths=(4,), blocks=(1,), epochs=1, batch_size=8, view_size=(8, 8), verbose=False),
+    RetrievalHead(dim=4, hidden=8, epochs=2, batch_size=64),
 ]
 
 #: the checks that fit or transform generated numeric arrays (the others test the API: construction,
@@ -135,6 +139,8 @@ EXPECTED_FAILURES = {
     "NeuralTextClassifier": not_applicable(TEXT),
     "ProductClassifier": not_applicable("reads images (a batch of pixel arrays) and a frame of labels per level "
                                         "(master, sub, article, gender)"),
+    "ContrastivePretrainer": not_applicable("reads images (a batch of uint8 pixel arrays), no labels"),
+    "RetrievalHead": {},
 }
 
 

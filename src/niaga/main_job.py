@@ -4,9 +4,11 @@
    transactions, products).
 2. The models: every default model not yet registered is trained quickly and registered (review emotion and
    sentiment, social posts, fraud, customer segments and promotion preference, recommendations and the weekly
-   demand forecast from the orders); later starts reuse them.
-   Heavy models (neural and transformer reviews, the SASRec recommender, the product-image CNN) train
-   through their own commands and are added with ``niaga serve models add``.
+   demand forecast from the orders); later starts reuse them. The product-image model is not trained here
+   (hours of CPU): the one the repository ships (``models/vision-fashion``, made by ``make models``) is copied
+   and its catalogue indexed from the shared fashion images. Other heavy models (neural and transformer
+   reviews, the SASRec recommender) train through their own commands and are added with
+   ``niaga serve models add``.
 3. The server: the API (/api/v1, /docs) and the dashboard (/) on http://HOST:PORT.
 """
 
@@ -38,6 +40,10 @@ QUICK_FRAUD = {"n_estimators": 150, "ae_epochs": 3}
 #: the backtest's pick (`niaga forecast train`, every candidate; the global LightGBM model on Online Retail) takes
 #: minutes (docs/benchmarks.md)
 QUICK_FORECAST = "moving_average"
+#: models the repository ships (``make models`` rebuilds them): (capability, name) → (folder under models/, the
+#: shared dataset its catalogue index is built from)
+SHIPPED = {("vision", "products"): ("vision-fashion", ("images", "fashion_product_images_small"))}
+SHIPPED_ROOT = Path(__file__).resolve().parents[2] / "models"
 
 
 def register(sub, name: str, help_: str) -> None:
@@ -115,8 +121,26 @@ def default_models(config) -> dict[tuple[str, str], Callable[[Path], None]]:
             ("forecast", "orders"): forecast}
 
 
+def install_shipped(source: Path, out: Path, catalogue: Path | None, log: Callable[[str], None] = say) -> None:
+    """Copy a shipped vision model to ``out`` and index ``catalogue`` (a dataset folder) with it there: the index
+    holds this machine's image paths, so it is built here rather than shipped."""
+    import shutil
+
+    from niaga.vision.pipeline import INDEX_DIR, build_index
+
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(source, out, ignore=shutil.ignore_patterns(INDEX_DIR, "checkpoint"))
+    if catalogue is None or not catalogue.is_dir():
+        log("niaga: note: the fashion images are not in the data directory: the product model recognizes photos "
+            "but has no catalogue to search (index one with 'niaga vision index')")
+        return
+    info = build_index(out, catalogue, out / INDEX_DIR)
+    log(f"   indexed {info['items']:,} catalogue images ({info['kind']})")
+
+
 def prepare(config, log: Callable[[str], None] = say) -> None:
-    """Fill the warehouse when it is empty and train the default models not yet registered."""
+    """Fill the warehouse when it is empty, train the default models not yet registered and install the shipped
+    ones."""
     from niaga.store import Store
 
     with Store(config.store, warehouse=config.warehouse) as store:
@@ -131,6 +155,27 @@ def prepare(config, log: Callable[[str], None] = say) -> None:
         log(f"== training the default {capability} model '{name}' into {out} ==")
         start = time.perf_counter()
         train(out)
+        with Store(config.store, warehouse=config.warehouse) as store:
+            store.register_model(capability, name, out)
+        log(f"   {capability}/{name} registered ({time.perf_counter() - start:.0f} s)")
+    from niaga.config import data_path
+    from niaga.errors import DataError
+
+    for (capability, name), (folder, dataset) in SHIPPED.items():
+        if (capability, name) in registered:
+            continue
+        if not (SHIPPED_ROOT / folder / "model.json").exists():
+            log(f"niaga: note: {SHIPPED_ROOT / folder}: no shipped {capability} model in this installation "
+                "('make models' makes it)")
+            continue
+        out = Path(config.models) / f"{capability}-{name}"
+        log(f"== installing the shipped {capability} model '{name}' ({SHIPPED_ROOT / folder}) into {out} ==")
+        start = time.perf_counter()
+        try:
+            catalogue = data_path(*dataset)
+        except DataError:
+            catalogue = None
+        install_shipped(SHIPPED_ROOT / folder, out, catalogue, log)
         with Store(config.store, warehouse=config.warehouse) as store:
             store.register_model(capability, name, out)
         log(f"   {capability}/{name} registered ({time.perf_counter() - start:.0f} s)")

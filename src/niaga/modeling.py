@@ -198,12 +198,17 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: a nested directory holding one of these describes and checks itself (a model; a search index, which is rebuilt
+#: where the model is installed): it is not one of the enclosing model's artifacts
+SELF_DESCRIBED = (METADATA_FILE, "index.json")
+
+
 def artifact_files(directory: Path) -> list[Path]:
-    """The model's files: everything under ``directory`` but model.json and nested model directories."""
+    """The model's files: everything under ``directory`` but model.json and nested self-described directories."""
     files = []
     for path in sorted(directory.iterdir()):
         if path.is_dir():
-            if not (path / METADATA_FILE).exists():
+            if not any((path / name).exists() for name in SELF_DESCRIBED):
                 files += artifact_files(path)
         elif path.name != METADATA_FILE:
             files.append(path)

@@ -13,6 +13,7 @@ GROCERY = "../shared/data/images/grocery_store_dataset"
 
 HELP_EXAMPLES = {
     "train": f"niaga vision train --data {FASHION} --out runs/vision-fashion --minutes 20",
+    "pretrain": f"niaga vision pretrain --data {FASHION} {GROCERY} --out runs/vision-pretrained --minutes 30",
     "evaluate": f"niaga vision evaluate --model runs/vision-fashion --data {FASHION} --split val "
                 "--report runs/vision-fashion-val",
     "predict": f"niaga vision predict --model runs/vision-fashion --input {FASHION}/images "
@@ -20,6 +21,7 @@ HELP_EXAMPLES = {
     "check": f"niaga vision check --data {FASHION} --report runs/vision-checks",
     "export": f"niaga vision export --model runs/vision-fashion --data {FASHION}",
     "index": f"niaga vision index --model runs/vision-fashion --data {FASHION} --out runs/vision-index",
+    "retrieval": f"niaga vision retrieval --model runs/vision-fashion --data {FASHION}",
     "similar": f"niaga vision similar --model runs/vision-fashion --image {FASHION}/images/1525.jpg -k 10",
     "duplicates": f"niaga vision duplicates --model runs/vision-fashion --input {FASHION}/images "
                   "--output runs/vision-duplicates.csv",
@@ -58,6 +60,25 @@ def register(sub, name: str, help_: str) -> None:
     train.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="a model parameter, e.g. --param widths=[16,32,64,128] or --param precision=bf16")
     train.set_defaults(handler=train_command)
+
+    pretrain = commands.add_parser(
+        "pretrain", help="self-supervised pretraining on unlabelled images: a backbone for 'train --pretrained'",
+        description="Train the product network's backbone without labels (SimCLR-style: two edited views of each "
+                    "image, crops, colour changes, stamped text, watermarks, blur, must describe the same photo) on "
+                    "every image of the given dataset folders (their train splits and catalogue images: val and "
+                    "test stay unseen) or plain image folders, and save it into --out. Fine-tune it "
+                    "with 'niaga vision train --pretrained OUT'; its features also describe a photo for copy "
+                    "detection ('niaga vision duplicates --model OUT').")
+    add_data(pretrain, "dataset folders or image folders (several allowed)", nargs="+")
+    add_out(pretrain)
+    pretrain.add_argument("--minutes", type=float, help="time budget of the whole command in minutes (default 20)")
+    pretrain.add_argument("--epochs", type=int, help="a fixed number of epochs instead of a time budget")
+    pretrain.add_argument("--splits", default="train",
+                          help="which splits of a dataset folder to read (default train: val and test images stay "
+                               "unseen, so the figures measured on them are honest)")
+    pretrain.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                          help="a pretraining parameter, e.g. --param batch_size=256 or --param view_size=[64,48]")
+    pretrain.set_defaults(handler=pretrain_command)
 
     evaluate = commands.add_parser("evaluate", help="score a model on one split: per level metrics, confusion "
                                                     "matrices, error severity, search precision")
@@ -104,6 +125,18 @@ def register(sub, name: str, help_: str) -> None:
     index.add_argument("--split", help="index only this split of the dataset (e.g. val)")
     index.add_argument("--runtime", default="auto", help=RUNTIME_HELP)
     index.set_defaults(handler=index_command)
+
+    retrieval = commands.add_parser(
+        "retrieval", help="train a model's retrieval head (ArcFace, for visual search) and re-index its catalogue",
+        description="Fit the retrieval head of a trained model (a projection of the network's features trained "
+                    "with ArcFace on the finest label, colour and gender of the dataset's train split: what "
+                    "'train' does by default), report precision@10 of val queries with and without it, and rebuild "
+                    "MODEL/index through it.")
+    add_model(retrieval, MODEL_HELP)
+    add_data(retrieval, "the dataset folder the model was trained on")
+    retrieval.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                           help="a head parameter, e.g. --param dim=128 or --param margin=0.2")
+    retrieval.set_defaults(handler=retrieval_command)
 
     similar = commands.add_parser("similar", help="the catalogue images most similar to a photo")
     add_model(similar, MODEL_HELP)
@@ -176,6 +209,44 @@ def train_command(args: argparse.Namespace) -> int:
           + f"; predict runs {summary['deployment'].get('fastest', 'torch')}"
           + (f"; indexed {summary['index']['items']:,} catalogue images" if summary["index"] else "")
           + f"; saved to {args.out} ({summary['seconds'] / 60:.1f} min in all)")
+    return 0
+
+
+def pretrain_command(args: argparse.Namespace) -> int:
+    from niaga.errors import NiagaError
+    from niaga.vision.pipeline import pretrain
+    from niaga.vision.pretrain import ContrastivePretrainer
+
+    params = parse_params(args.param, valid=list(ContrastivePretrainer().get_params(deep=False)) + ["image_size"])
+    if args.epochs is not None:
+        params["epochs"] = args.epochs
+    for name in ("widths", "blocks", "view_size", "image_size"):
+        if isinstance(params.get(name), list):
+            params[name] = tuple(params[name])
+    splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
+    try:
+        model, summary = pretrain(args.data, args.out, minutes=args.minutes, splits=splits, log=say, **params)
+    except (TypeError, ValueError) as exc:
+        raise NiagaError(str(exc)) from exc
+    t = summary["training"]
+    last = model.history_[-1] if model.history_ else {}
+    print(f"pretrained a {t['parameters'] / 1e6:.2f}M-parameter backbone on {summary['images']:,} unlabelled images: "
+          f"{t['epochs']} epochs, {t['steps']:,} steps in {t['seconds'] / 60:.1f} min"
+          + (f", pretext accuracy {last['pretext_accuracy']:.3f}" if last else "")
+          + f"; saved to {args.out} (fine-tune with 'niaga vision train --pretrained {args.out}')")
+    return 0
+
+
+def retrieval_command(args: argparse.Namespace) -> int:
+    from niaga.vision.pipeline import train_retrieval
+    from niaga.vision.retrieval import RetrievalHead
+
+    params = parse_params(args.param, valid=list(RetrievalHead().get_params(deep=False)))
+    info = train_retrieval(args.model, args.data, log=say, **params)
+    p = info["precision_at_10"]
+    print(f"retrieval head on {info['train_images']:,} train images ({', '.join(info['columns'])})"
+          + (f": val precision@10 {p['features']:.4f} -> {p['retrieval_head']:.4f}" if p else "")
+          + f"; re-indexed {info['index']['items']:,} catalogue images ({info['index']['kind']}) in {args.model}")
     return 0
 
 

@@ -36,6 +36,9 @@ LEVELS = ("master", "sub", "article")
 HEADS = LEVELS + ("gender",)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 FASHION_COLUMNS = {"master": "masterCategory", "sub": "subCategory", "article": "articleType", "gender": "gender"}
+#: attributes kept beside the labels where a layout has them (visual search learns colour; duplicates read titles)
+ATTRIBUTES = ("colour", "title")
+FASHION_ATTRIBUTES = {"colour": "baseColour", "title": "productDisplayName"}
 GROCERY_COLUMNS = {"master": "top_category", "sub": "coarse_class", "article": "fine_class"}
 #: other names a generic labels table may use for niaga's levels
 ALIASES = {"master": ("master", "masterCategory", "top_category", "category"),
@@ -94,7 +97,7 @@ def read_dataset(root: str | Path) -> ImageDataset:
 def _finish(root: Path, layout: str, table: pd.DataFrame, columns: dict[str, str], catalogue=None) -> ImageDataset:
     table = table.copy()
     table["path"] = [str(root / p) for p in table["image"]]
-    keep = ["image", "path", "split"] + [h for h in HEADS if h in table.columns]
+    keep = ["image", "path", "split"] + [h for h in HEADS + ATTRIBUTES if h in table.columns]
     for head in HEADS:
         if head in table.columns:
             table[head] = table[head].astype(str).str.strip()
@@ -105,13 +108,14 @@ def _read_fashion(root: Path) -> ImageDataset:
     styles, splits = _read_csv(root / "styles.csv"), _read_csv(root / "splits.csv")
     require_columns(styles, ["id", *FASHION_COLUMNS.values()], root / "styles.csv")
     require_columns(splits, ["id", "image", "split"], root / "splits.csv")
-    labels = styles[["id", *FASHION_COLUMNS.values()]].drop_duplicates("id")
+    attributes = {k: v for k, v in FASHION_ATTRIBUTES.items() if v in styles.columns}
+    labels = styles[["id", *FASHION_COLUMNS.values(), *attributes.values()]].drop_duplicates("id")
     table = splits[["id", "image", "split"]].merge(labels, on="id", how="left", validate="many_to_one")
     missing = table[FASHION_COLUMNS["article"]].isna()
     if missing.any():
         raise DataError(f"{root / 'splits.csv'}: {int(missing.sum())} image(s) have no row in styles.csv, "
                         f"e.g. id {table.loc[missing, 'id'].iloc[0]}")
-    table = table.rename(columns={v: k for k, v in FASHION_COLUMNS.items()})
+    table = table.rename(columns={v: k for k, v in {**FASHION_COLUMNS, **attributes}.items()})
     return _finish(root, "fashion", table, dict(FASHION_COLUMNS))
 
 

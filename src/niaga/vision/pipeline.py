@@ -19,16 +19,19 @@ from niaga.data.io import check_output_path, with_outputs, write_table
 from niaga.errors import DataError, NiagaError
 from niaga.modeling import fingerprint, load_model, row_hashes, save_model, training_overlap, overlap_note
 from niaga.vision.checks import checks_markdown, run_checks, summary_line
-from niaga.vision.dataset import (HEADS, LEVELS, ImageDataset, image_sizes, list_directory, load_images,
+from niaga.vision.dataset import (ATTRIBUTES, HEADS, LEVELS, ImageDataset, image_sizes, list_directory, load_images,
                                   read_dataset, resolve_input)
 from niaga.vision.deploy import DEPLOY_FILE, FILES as DEPLOY_FILES, Runner, prepare_deployment
 from niaga.vision.evaluate import write_report
 from niaga.vision.model import ProductClassifier
+from niaga.vision.pretrain import ContrastivePretrainer
+from niaga.vision.retrieval import RetrievalHead
 from niaga.vision.search import VisualIndex, precision_at_k
 
 DEFAULT_MINUTES = 20.0
 CHECKPOINT_DIR = "checkpoint"
 INDEX_DIR = "index"
+RETRIEVAL_DIR = "retrieval"
 MIN_LOOP_MINUTES = 0.1  # a budget too small for export and indexing still trains this long
 CHUNK = 4096
 
@@ -78,7 +81,8 @@ def train(data: str | Path, out: str | Path, *, minutes: float | None = None, re
     val_rows = np.flatnonzero((table["split"] == "val").to_numpy() & readable)
     heads = dataset.heads
     if "minutes" not in params and not params.get("epochs"):
-        n_index = len(_catalogue(dataset)) if build_index else 0
+        # indexing, and the retrieval head's features: train images twice (as they are, and augmented)
+        n_index = len(_catalogue(dataset)) + 2 * len(train_rows) if build_index else 0
         reserve = _reserve_seconds(ProductClassifier(**params), images[train_rows[:256]], dataset.heads, n_index)
         left = (minutes or DEFAULT_MINUTES) * 60 - (time.perf_counter() - started) - reserve
         params["minutes"] = round(max(left / 60, MIN_LOOP_MINUTES), 2)
@@ -105,9 +109,13 @@ def train(data: str | Path, out: str | Path, *, minutes: float | None = None, re
     prepare_deployment(model, sample[rng.permutation(len(sample))[:512]], calibration, log=log)
 
     shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)  # trained: a resume would have nothing left to do
-    index_info = None
+    index_info = retrieval_info = None
     if build_index:
-        index_info = _index_into(model, Runner(model), _catalogue(dataset), out / INDEX_DIR)
+        runner = Runner(model)
+        head, retrieval_info = _fit_retrieval(model, runner, dataset, images, readable, log=log)
+        save_model(head, out / RETRIEVAL_DIR, metrics=retrieval_info["precision_at_10"], task="vision",
+                   extra={"trained_on": "train split features and one augmented copy of each"})
+        index_info = _index_into(model, runner, _catalogue(dataset), out / INDEX_DIR, head)
     training = model.training_
     save_model(model, out, labels=model.classes_.get(dataset.levels[-1] if dataset.levels else heads[0], []),
                metrics=metrics, data_sha256=fingerprint(table["image"].iloc[train_rows],
@@ -117,11 +125,68 @@ def train(data: str | Path, out: str | Path, *, minutes: float | None = None, re
                extra={"dataset": {"root": str(dataset.root), "layout": dataset.layout,
                                   "label_columns": dataset.label_columns, "image_size": list(size),
                                   "splits": {"train": "fit", "val": "selection of the weights (best epoch)"}},
-                      "training": training, "deployment": model.deployment_,
+                      "training": training, "deployment": model.deployment_, "retrieval": retrieval_info,
                       "command_seconds": round(time.perf_counter() - started, 1)})
     summary = {"train_images": int(len(train_rows)), "val_images": int(len(val_rows)), "image_size": size,
                "metrics": metrics, "training": training, "checks": checks, "index": index_info,
+               "retrieval": retrieval_info,
                "deployment": model.deployment_, "seconds": round(time.perf_counter() - started, 1)}
+    return model, summary
+
+
+def pretrain(data: list[str | Path], out: str | Path, *, minutes: float | None = None,
+             splits: tuple[str, ...] = ("train",), log: Callable[[str], None] = say, **params
+             ) -> tuple[ContrastivePretrainer, dict]:
+    """Self-supervised pretraining on every image of ``data`` (dataset folders: their ``splits`` and catalogue
+    images, no labels read; any other folder: all its images), at the first dataset's image size. The backbone
+    lands in ``out`` for ``train --pretrained out``. Only train splits by default: the figures measured on val
+    and test (accuracy after fine-tuning, copy detection) then come from images pretraining never saw."""
+    started = time.perf_counter()
+    sources, paths = [], []
+    for folder in data:
+        try:
+            dataset = read_dataset(folder)
+            rows = dataset.table[dataset.table["split"].isin(splits)]
+            if dataset.catalogue is not None:
+                rows = pd.concat([rows, dataset.catalogue], ignore_index=True)
+            kind = f"{dataset.layout} dataset, splits {', '.join(splits)}" + (" + catalogue" if dataset.catalogue
+                                                                             is not None else "")
+        except DataError:
+            if not Path(folder).is_dir():
+                raise
+            rows, kind = list_directory(Path(folder)), "folder, every file"
+        if rows.empty:
+            raise DataError(f"{folder}: no images in splits {', '.join(splits)}")
+        sources.append({"data": str(folder), "what": kind, "images": int(len(rows))})
+        paths.extend(rows["path"].tolist())
+    try:
+        size = tuple(params.pop("image_size", None) or image_sizes(paths))
+    except DataError:
+        raise DataError(f"none of the {len(paths):,} files in {', '.join(map(str, data))} could be read as an "
+                        "image") from None
+    images, errors = load_images(paths, size, progress=True)
+    readable = np.array([not e for e in errors])
+    if not readable.any():
+        raise DataError(f"none of the {len(paths):,} files could be read as an image")
+    if not readable.all():
+        log(f"niaga: note: {int((~readable).sum()):,} unreadable file(s) left out, e.g. "
+            f"{paths[int(np.flatnonzero(~readable)[0])]}: {errors[int(np.flatnonzero(~readable)[0])]}")
+    if "minutes" not in params and not params.get("epochs"):
+        params["minutes"] = round(max((minutes or DEFAULT_MINUTES) - (time.perf_counter() - started) / 60 - 0.2,
+                                      MIN_LOOP_MINUTES), 2)
+    model = ContrastivePretrainer(**params)
+    log(f"pretraining on {int(readable.sum()):,} unlabelled images ({size[0]}×{size[1]}) from "
+        + "; ".join(f"{s['data']} ({s['images']:,})" for s in sources)
+        + (f"; {model.epochs} epochs" if model.epochs else f"; budget {model.minutes:g} min"))
+    model.fit(images[readable])
+    kept = [p for p, ok in zip(paths, readable) if ok]
+    last = model.history_[-1] if model.history_ else {}
+    save_model(model, out, metrics={"pretext_accuracy": last.get("pretext_accuracy"), "loss": last.get("loss")},
+               data_sha256=fingerprint(pd.Series([Path(p).name for p in kept])), data_rows=len(kept), task="vision",
+               extra={"sources": sources, "image_size": list(size), "training": model.training_,
+                      "history": model.history_, "use": f"niaga vision train --pretrained {out}"})
+    summary = {"images": len(kept), "sources": sources, "training": model.training_,
+               "seconds": round(time.perf_counter() - started, 1)}
     return model, summary
 
 
@@ -206,7 +271,8 @@ def evaluate(model_dir: str | Path, data: str | Path, split: str, report: str | 
     rows, images = rows[readable].reset_index(drop=True), images[readable]
     proba, embeddings = runner.run(images)
     pred = model.decode(proba)
-    search = _search_metrics(model, runner, dataset, rows, embeddings)
+    head = retrieval_head(model_dir)
+    search = _search_metrics(model, runner, dataset, rows, head.transform(embeddings) if head else embeddings, head)
     trained_on = model.metadata_.get("dataset", {}).get("splits", {})
     overlap = training_overlap(model_dir, rows["image"])
     context = {"model": str(model_dir), "data": str(dataset.root), "split evaluated": split,
@@ -226,9 +292,11 @@ def evaluate(model_dir: str | Path, data: str | Path, split: str, report: str | 
     return metrics
 
 
-def _search_metrics(model, runner: Runner, dataset: ImageDataset, rows: pd.DataFrame, embeddings: np.ndarray) -> dict:
+def _search_metrics(model, runner: Runner, dataset: ImageDataset, rows: pd.DataFrame, embeddings: np.ndarray,
+                    head: RetrievalHead | None = None) -> dict:
     """Catalogue → catalogue within the split (precision@10 of the finest class, the query itself left out) and,
-    where the dataset has catalogue images, photo → catalogue (hit when the finest class matches)."""
+    where the dataset has catalogue images, photo → catalogue (hit when the finest class matches).
+    ``embeddings``: the search vectors (through ``head``, the model's retrieval head, when it has one)."""
     levels = [lv for lv in LEVELS if lv in model.classes_ and lv in rows.columns]
     if not levels:
         return {}
@@ -243,7 +311,7 @@ def _search_metrics(model, runner: Runner, dataset: ImageDataset, rows: pd.DataF
         images, errors = load_images(cat["path"].tolist(), tuple(model.image_size_))
         ok = np.array([not e for e in errors])
         _, cat_embeddings = runner.run(images[ok])
-        index = VisualIndex(cat_embeddings, cat[ok].reset_index(drop=True))
+        index = VisualIndex(head.transform(cat_embeddings) if head else cat_embeddings, cat[ok].reset_index(drop=True))
         out["photo_to_catalogue"] = precision_at_k(index, embeddings, rows[finest].tolist(), finest, 10)
         out["photo_to_catalogue"]["catalogue_images"] = int(ok.sum())
     return out
@@ -301,17 +369,95 @@ def predict_frame(model, runner: Runner, refs: pd.DataFrame, batch_size: int = 2
 
 # -- visual search --------------------------------------------------------------------------------------------
 
-def _index_into(model, runner: Runner, items: pd.DataFrame, out: Path) -> dict:
+def _index_into(model, runner: Runner, items: pd.DataFrame, out: Path, head: RetrievalHead | None = None) -> dict:
     images, errors = load_images(items["path"].tolist(), tuple(model.image_size_), progress=True,
                                  desc="indexing")
     ok = np.array([not e for e in errors])
     if not ok.any():
         raise DataError(f"{out}: no readable image to index")
     _, embeddings = runner.run(images[ok])
-    keep = [c for c in ["image", "path", *HEADS, "split"] if c in items.columns]
-    index = VisualIndex(embeddings, items.loc[ok, keep].reset_index(drop=True), model.weights_id_)
+    keep = [c for c in ["image", "path", *HEADS, *ATTRIBUTES, "split"] if c in items.columns]
+    index = VisualIndex(head.transform(embeddings) if head is not None else embeddings,
+                        items.loc[ok, keep].reset_index(drop=True), model.weights_id_, head)
     index.save(out)
-    return {"items": len(index), "unreadable": int((~ok).sum()), "directory": str(out), "backend": index.backend}
+    return {"items": len(index), "unreadable": int((~ok).sum()), "directory": str(out), "backend": index.backend,
+            "kind": index.kind, "retrieval_head": head is not None}
+
+
+def retrieval_head(model_dir: str | Path) -> RetrievalHead | None:
+    """The model's retrieval head (``MODEL/retrieval``), or None for a model trained before it existed."""
+    path = Path(model_dir) / RETRIEVAL_DIR
+    return load_model(path, task="vision") if (path / "model.json").exists() else None
+
+
+def _augmented_embeddings(model: ProductClassifier, images: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The network's L2-normalized features of a randomly augmented copy of each image (training's edits)."""
+    import torch
+
+    from niaga.vision.train import augment
+
+    generator = torch.Generator().manual_seed(seed)
+    mean = torch.tensor(model.mean_, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
+    std = torch.tensor(model.std_, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
+    out = np.zeros((len(images), model.module_.embedding_dim), dtype=np.float32)
+    with torch.inference_mode():
+        for start in range(0, len(images), 256):
+            x = (torch.from_numpy(images[start:start + 256]).permute(0, 3, 1, 2).float() - mean) / std
+            e = model.module_.embed(augment(x, generator))
+            out[start:start + len(x)] = torch.nn.functional.normalize(e, dim=1).numpy()
+    return out
+
+
+def _fit_retrieval(model: ProductClassifier, runner: Runner, dataset: ImageDataset, images: np.ndarray,
+                   readable: np.ndarray | None = None, log: Callable[[str], None] = say, **params
+                   ) -> tuple[RetrievalHead, dict]:
+    """Fit a retrieval head on the train split's features (as deployed, and of an augmented copy) against the
+    finest label, colour and gender; measure precision@10 of val queries among train + val (each query's own
+    image left out) with the plain features and through the head. ``images``: the dataset table's images."""
+    table = dataset.table
+    levels = [lv for lv in LEVELS if lv in model.classes_ and lv in table.columns]
+    columns = levels[-1:] + [c for c in ("colour", "gender") if c in table.columns]
+    if not columns:
+        raise DataError(f"{dataset.root}: no label column to train a retrieval head on")
+    usable = np.ones(len(table), dtype=bool) if readable is None else readable
+    train = np.flatnonzero((table["split"] == "train").to_numpy() & usable)
+    start = time.perf_counter()
+    _, features = runner.run(images)
+    augmented = _augmented_embeddings(model, images[train])
+    labels = table.iloc[train][columns].reset_index(drop=True)
+    head = RetrievalHead(**params).fit(np.vstack([features[train], augmented]), pd.concat([labels, labels]))
+    info = {"columns": columns, "train_images": int(len(train)), "seconds": 0.0, "precision_at_10": {}}
+    val = np.flatnonzero((table["split"] == "val").to_numpy() & usable)
+    if len(val) and len(train) > 10:
+        catalogue = np.concatenate([train, val])
+        items = table.iloc[catalogue][[columns[0]]].reset_index(drop=True)
+        own_row = np.arange(len(train), len(catalogue))  # a val query's own position in the catalogue
+        for name, vectors in (("features", features), ("retrieval_head", head.transform(features))):
+            index = VisualIndex(vectors[catalogue], items)
+            info["precision_at_10"][name] = precision_at_k(index, vectors[val], table[columns[0]].iloc[val].tolist(),
+                                                           columns[0], 10, exclude_rows=own_row)["precision_at_10"]
+        log(f"retrieval head: precision@10 of the {columns[0]} among {len(catalogue):,} train + val images "
+            f"{info['precision_at_10']['features']:.3f} with the network's features, "
+            f"{info['precision_at_10']['retrieval_head']:.3f} through the head")
+    info["seconds"] = round(time.perf_counter() - start, 1)
+    return head, info
+
+
+def train_retrieval(model_dir: str | Path, data: str | Path, log: Callable[[str], None] = say, **params) -> dict:
+    """Fit (or refit) a saved model's retrieval head on a dataset and rebuild its catalogue index through it."""
+    model = load_model(model_dir, task="vision")
+    dataset = read_dataset(data)
+    images, errors = load_images(dataset.table["path"].tolist(), tuple(model.image_size_), progress=True)
+    readable = np.array([not e for e in errors])
+    if not readable.all():
+        log(f"niaga: note: {int((~readable).sum())} unreadable image(s) left out")
+    runner = Runner(model)
+    head, info = _fit_retrieval(model, runner, dataset, images, readable, log=log, **params)
+    save_model(head, Path(model_dir) / RETRIEVAL_DIR, metrics=info["precision_at_10"], task="vision",
+               extra={"trained_on": "train split features and one augmented copy of each",
+                      "data": str(dataset.root)})
+    info["index"] = _index_into(model, runner, _catalogue(dataset), Path(model_dir) / INDEX_DIR, head)
+    return info
 
 
 def build_index(model_dir: str | Path, data: str | Path, out: str | Path, split: str | None = None,
@@ -359,7 +505,7 @@ def search(model: ProductClassifier, runner: Runner, index: VisualIndex, pixels:
         raise NiagaError(f"-k must be at least 1, got {k}")
     start = time.perf_counter()
     proba, embedding = runner.run(pixels[None])
-    scores, rows = index.search(embedding, k)
+    scores, rows = index.search(index.project(embedding), k)
     seconds = time.perf_counter() - start
     found = index.items.iloc[rows[0]].reset_index(drop=True)
     found.insert(0, "rank", np.arange(1, len(found) + 1))
@@ -418,9 +564,11 @@ def duplicates(source: str | Path, output: str | Path, model_dir: str | Path | N
     embeddings = None
     if model_dir is not None:
         model = load_model(model_dir, task="vision")
-        runner = Runner(model, runtime)
         images, _ = load_images([paths[i] for i in ok], tuple(model.image_size_), progress=True, desc="embedding")
-        _, embeddings = runner.run(images)
+        if isinstance(model, ContrastivePretrainer):  # a self-supervised backbone: an instance descriptor
+            embeddings = model.transform(images)
+        else:
+            _, embeddings = Runner(model, runtime).run(images)
     else:
         log("no --model: copies are found by the perceptual hash alone (re-uploads and light edits); a product "
             "model's embedding also finds crops and overlays")

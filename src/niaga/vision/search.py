@@ -1,11 +1,14 @@
 """Visual search: the trained network's embeddings in a nearest-neighbour index.
 
-Embeddings are the pooled features of the classifier (flip-averaged, L2-normalized), so the inner product is
-the cosine similarity. The index is exact (faiss ``IndexFlatIP``): on a catalogue of tens of thousands of
-images a brute-force scan of 256-dimensional vectors takes well under a millisecond, so an approximate index
-would only lose recall; numpy does the same scan where faiss is not installed. An index directory holds
-``index.faiss`` (faiss's own binary format: vectors, no code), ``items.parquet`` (image, path, labels) and
-``index.json`` (size, dimension, and the sha256 of the weights the vectors came from, checked on every query).
+Embeddings are the pooled features of the classifier (flip-averaged, L2-normalized), mapped by the model's
+retrieval head (``niaga.vision.retrieval``: trained for search, ArcFace) when it has one, so the inner product is
+the cosine similarity. Up to ``APPROXIMATE_FROM`` items the index is exact (faiss ``IndexFlatIP``): on tens of
+thousands of images a brute-force scan of 128-dimensional vectors takes well under a millisecond, so an
+approximate index would only lose recall; above it, a graph index (faiss HNSW, 32 links, efSearch 128) keeps a
+query in the millisecond range. numpy scans where faiss is not installed. An index directory holds
+``index.faiss`` (faiss's own binary format: vectors, no code), ``items.parquet`` (image, path, labels),
+``index.json`` (size, dimension, kind, the sha256 of the weights the vectors came from, checked on every
+query) and ``projection/`` (the retrieval head the vectors went through, a niaga model directory).
 """
 
 from __future__ import annotations
@@ -23,6 +26,11 @@ INDEX_FILE = "index.faiss"
 VECTORS_FILE = "vectors.npy"
 ITEMS_FILE = "items.parquet"
 META_FILE = "index.json"
+PROJECTION_DIR = "projection"
+#: catalogues larger than this get an approximate (HNSW) index
+APPROXIMATE_FROM = 100_000
+HNSW_LINKS = 32
+HNSW_EF_SEARCH = 128
 
 
 def _faiss():
@@ -34,20 +42,37 @@ def _faiss():
 
 
 class VisualIndex:
-    """Exact inner-product search over L2-normalized vectors, with a table of what each row is."""
+    """Inner-product search over L2-normalized vectors (exact up to ``approximate_from`` items, HNSW above),
+    with a table of what each row is and the ``projection`` (a fitted retrieval head, or None) that turns the
+    network's embeddings into the index's vectors: ``project`` applies it to queries."""
 
-    def __init__(self, vectors: np.ndarray, items: pd.DataFrame, weights_id: str = ""):
+    def __init__(self, vectors: np.ndarray, items: pd.DataFrame, weights_id: str = "", projection=None,
+                 approximate_from: int = APPROXIMATE_FROM, _faiss_index=None):
         if len(vectors) != len(items):
             raise ValueError(f"{len(vectors)} vectors for {len(items)} items")
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.items = items.reset_index(drop=True)
         self.weights_id = weights_id
+        self.projection = projection
         faiss = _faiss()
         self.backend = "faiss" if faiss is not None else "numpy"
-        self._index = None
-        if faiss is not None:
-            self._index = faiss.IndexFlatIP(self.vectors.shape[1])
+        self._index = _faiss_index
+        if faiss is not None and self._index is None:
+            if len(self.vectors) > approximate_from:
+                self._index = faiss.IndexHNSWFlat(self.vectors.shape[1], HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
+                self._index.hnsw.efConstruction = 80
+            else:
+                self._index = faiss.IndexFlatIP(self.vectors.shape[1])
             self._index.add(self.vectors)
+        if self._index is not None and hasattr(self._index, "hnsw"):
+            self._index.hnsw.efSearch = HNSW_EF_SEARCH
+        self.kind = "approximate (faiss HNSW)" if self._index is not None and hasattr(self._index, "hnsw") else \
+            "exact (faiss IndexFlatIP)" if self._index is not None else "exact (numpy)"
+
+    def project(self, embeddings: np.ndarray) -> np.ndarray:
+        """The network's embeddings as this index's vectors (through the retrieval head, when there is one)."""
+        embeddings = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
+        return self.projection.transform(embeddings) if self.projection is not None else embeddings
 
     def __len__(self) -> int:
         return len(self.items)
@@ -79,9 +104,16 @@ class VisualIndex:
             np.save(directory / VECTORS_FILE, self.vectors, allow_pickle=False)
             (directory / INDEX_FILE).unlink(missing_ok=True)
         self.items.to_parquet(directory / ITEMS_FILE, index=False)
+        import shutil
+
+        shutil.rmtree(directory / PROJECTION_DIR, ignore_errors=True)
+        if self.projection is not None:
+            from niaga.modeling import save_model
+
+            save_model(self.projection, directory / PROJECTION_DIR, task="vision")
         meta = {"items": len(self), "dimension": int(self.vectors.shape[1]), "metric": "cosine (inner product of "
-                "L2-normalized embeddings)", "index": "exact (faiss IndexFlatIP)" if faiss else "exact (numpy)",
-                "weights_id": self.weights_id}
+                "L2-normalized embeddings)", "index": self.kind, "weights_id": self.weights_id,
+                "projection": "retrieval head (ArcFace)" if self.projection is not None else None}
         (directory / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         return directory
 
@@ -102,10 +134,15 @@ class VisualIndex:
             index = faiss.read_index(str(directory / INDEX_FILE))
             vectors = index.reconstruct_n(0, index.ntotal)
         elif (directory / VECTORS_FILE).exists():
-            vectors = np.load(directory / VECTORS_FILE, allow_pickle=False)
+            index, vectors = None, np.load(directory / VECTORS_FILE, allow_pickle=False)
         else:
             raise DataError(f"{directory}: the index has no vectors ({INDEX_FILE} or {VECTORS_FILE})")
-        return cls(vectors, items, meta.get("weights_id", ""))
+        projection = None
+        if (directory / PROJECTION_DIR).exists():
+            from niaga.modeling import load_model
+
+            projection = load_model(directory / PROJECTION_DIR, task="vision")
+        return cls(vectors, items, meta.get("weights_id", ""), projection, _faiss_index=index)
 
 
 def precision_at_k(index: VisualIndex, queries: np.ndarray, query_labels, label_column: str, k: int = 10,
