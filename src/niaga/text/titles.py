@@ -191,7 +191,10 @@ def describe_title_difference(a: str, b: str, normal_a: str, normal_b: str, nois
         notes.append("word order")
     else:
         set_a, set_b = set(words_a), set(words_b)
-        gone, new = [w for w in words_a if w not in set_b], [w for w in words_b if w not in set_a]
+        # decided on the normalized words, shown as the seller wrote them (slang maps "z" to "saja")
+        gone, new = [w for w in raw_a if w not in set(raw_b)], [w for w in raw_b if w not in set(raw_a)]
+        if not gone and not new:
+            gone, new = [w for w in words_a if w not in set_b], [w for w in words_b if w not in set_a]
         if set_a < set_b or set_b < set_a:
             notes.append(("words dropped (" + " ".join(gone[:3]) if gone else "words added (" + " ".join(new[:3])) + ")")
         elif len(gone) == len(new) == 1 and len(words_a) == len(words_b):

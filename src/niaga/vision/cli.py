@@ -145,8 +145,9 @@ def register(sub, name: str, help_: str) -> None:
     duplicates.add_argument("--title-col", help="the table's column of listing titles (default: found by name: "
                                                 "title, nama, product_name, judul, productDisplayName)")
     duplicates.add_argument("--min-title-similarity", type=float, default=None,
-                            help="titles scoring at least this are near-duplicates (default 0.75: precision 0.95 on "
-                                 "seller-style copies of Tokopedia titles; see docs/benchmarks.md)")
+                            help="titles scoring at least this are near-duplicates (default 0.75 for a table of titles "
+                                 "alone: precision 0.95 on seller-style copies of Tokopedia titles; 0.95 beside photos, "
+                                 "where catalogue titles are generic; see docs/benchmarks.md)")
     duplicates.add_argument("--price-ratio", type=float, default=0.5,
                             help="a listing priced below this share of its group's median is a counterfeit suspect "
                                  "when several sellers list the photo (default 0.5)")
@@ -271,21 +272,20 @@ def similar_command(args: argparse.Namespace) -> int:
 
 def duplicates_command(args: argparse.Namespace) -> int:
     from niaga.errors import NiagaError
-    from niaga.vision.duplicates import MIN_TITLE, find_copies
+    from niaga.vision.duplicates import find_copies
 
-    min_title = MIN_TITLE if args.min_title_similarity is None else args.min_title_similarity
     if not 0 <= args.max_hash_distance <= 256:
         raise NiagaError(f"--max-hash-distance must be between 0 and 256, got {args.max_hash_distance}")
     if not 0 < args.min_similarity <= 1:
         raise NiagaError(f"--min-similarity must be in (0, 1], got {args.min_similarity}")
-    if not 0 < min_title <= 1:
-        raise NiagaError(f"--min-title-similarity must be in (0, 1], got {min_title}")
+    if args.min_title_similarity is not None and not 0 < args.min_title_similarity <= 1:
+        raise NiagaError(f"--min-title-similarity must be in (0, 1], got {args.min_title_similarity}")
     if not 0 < args.price_ratio < 1:
         raise NiagaError(f"--price-ratio must be between 0 and 1, got {args.price_ratio}")
     _, _, info = find_copies(args.input, args.output, args.model, pairs_output=args.pairs, image_col=args.image_col,
                              image_root=args.image_root, title_col=args.title_col, runtime=args.runtime,
                              max_hash_distance=args.max_hash_distance, min_cosine=args.min_similarity,
-                             min_title=min_title, price_ratio=args.price_ratio, log=say)
+                             min_title=args.min_title_similarity, price_ratio=args.price_ratio, log=say)
     counted = (f"{info['images']:,} images" if info["signals"] != "titles"
                else f"{info['listings']:,} listings" + (f" ({info['empty_titles']} with an empty title)"
                                                          if info["empty_titles"] else ""))

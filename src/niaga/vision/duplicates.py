@@ -30,9 +30,12 @@ import pandas as pd
 HASH_SIZE = 16         # 16 x 16 low frequencies -> 256 bits
 THUMB = 64             # the grey thumbnail the DCT runs on (4 x the hash, as imagehash does)
 NEIGHBOURS = 10        # candidate pairs per image in each space
-# the title score at which titles are near-duplicates: the highest recall at precision 0.95 on the tuning half
-# of the Tokopedia titles (benchmarks/vision_titles.py: 0.743; held-out recall 0.88 at precision 0.957)
+# The title score at which titles are near-duplicates (benchmarks/vision_titles.py): for a table of titles alone,
+# the highest recall at precision 0.95 on the tuning half of the Tokopedia titles (0.743); beside photos, on
+# Fashion val part A, where catalogue titles are generic and a title must be close to exact to back a loosely
+# alike photo (0.95).
 MIN_TITLE = 0.75
+MIN_TITLE_WITH_IMAGES = 0.95
 TITLE_COLUMNS = ("title", "nama", "product_name", "judul", "productDisplayName")
 
 
@@ -166,7 +169,7 @@ def pair_similarity(pairs: pd.DataFrame) -> np.ndarray:
     return np.clip(similarity, 0.0, 1.0)
 
 
-def is_copy(pairs: pd.DataFrame, max_hash_distance: int, min_cosine: float, min_title: float = MIN_TITLE,
+def is_copy(pairs: pd.DataFrame, max_hash_distance: int, min_cosine: float, min_title: float = 0.8,
             title_margin: float = 0.05) -> np.ndarray:
     """Which candidate pairs are copies of one listing: the images say so (a close hash or a close embedding),
     or (with titles) the titles are near-duplicates and the images at least loosely alike: a hash within twice
@@ -182,7 +185,7 @@ def image_copy(pairs: pd.DataFrame, max_hash_distance: int, min_cosine: float) -
     return copy
 
 
-def title_copy(pairs: pd.DataFrame, max_hash_distance: int, min_cosine: float, min_title: float = MIN_TITLE,
+def title_copy(pairs: pd.DataFrame, max_hash_distance: int, min_cosine: float, min_title: float = 0.8,
                title_margin: float = 0.05) -> np.ndarray:
     """Near-duplicate titles on loosely alike images (False everywhere without titles)."""
     if "title_similarity" not in pairs:
@@ -244,7 +247,7 @@ def counterfeit_flags(groups: np.ndarray, sellers: pd.Series, prices: pd.Series,
 
 def find_copies(source, output, model_dir=None, *, pairs_output=None, image_col: str | None = None,
                 image_root=None, title_col: str | None = None, runtime: str = "auto", max_hash_distance: int = 20,
-                min_cosine: float = 0.999, min_title: float = MIN_TITLE, price_ratio: float = 0.5,
+                min_cosine: float = 0.999, min_title: float | None = None, price_ratio: float = 0.5,
                 log=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Group copies of one listing among the images of a folder or a table, using a table's titles too.
 
@@ -254,7 +257,8 @@ def find_copies(source, output, model_dir=None, *, pairs_output=None, image_col:
     ``price`` columns), ``error`` (an unreadable file, or an empty title in a table of titles alone); and the
     copy pairs with their similarity and what differs to ``pairs_output`` (default: beside ``output`` as
     ``<name>.pairs<ext>``). Titles (``title_col``, default: a column named title, nama, ...) are a signal of
-    their own, see ``is_copy``. Without ``model_dir`` only the perceptual hash is used for images.
+    their own, see ``is_copy``; ``min_title`` defaults to ``MIN_TITLE`` for titles alone and
+    ``MIN_TITLE_WITH_IMAGES`` beside photos. Without ``model_dir`` only the perceptual hash is used for images.
     """
     from pathlib import Path
 
@@ -276,7 +280,9 @@ def find_copies(source, output, model_dir=None, *, pairs_output=None, image_col:
         title_col = title_col or next((c for c in TITLE_COLUMNS if c in table.columns), None)
         if title_col is not None and image_col is None and not any(c in table.columns for c in IMAGE_COLUMNS) \
                 and not _id_images_exist(table, source, image_root):
-            return _title_copies(table, title_col, output, pairs_output, min_title, price_ratio, log)
+            return _title_copies(table, title_col, output, pairs_output, MIN_TITLE if min_title is None else min_title,
+                                 price_ratio, log)
+    min_title = MIN_TITLE_WITH_IMAGES if min_title is None else min_title
     refs, table = resolve_input(source, image_col, image_root)
     paths = refs["path"].tolist()
     thumbnails, errors = grey_thumbnails(paths)
