@@ -312,8 +312,7 @@ def find_copies(source, output, model_dir=None, *, pairs_output=None, image_col:
         title_left, title_right = matcher.neighbour_pairs()  # a title's nearest titles are candidates too
         left.append(title_left)
         right.append(title_right)
-    pairs = pair_signals(np.concatenate(left) if left else np.zeros(0), np.concatenate(right) if right else np.zeros(0),
-                         hashes, embeddings)
+    pairs = pair_signals(np.concatenate(left), np.concatenate(right), hashes, embeddings)
     if matcher is not None:
         pairs["title_similarity"] = matcher.score(pairs["left"].to_numpy(), pairs["right"].to_numpy())
     pairs["similarity"] = pair_similarity(pairs) if len(pairs) else []
