@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/analytics_experiment.py
 	$(BIN)/python benchmarks/vision.py
 	$(BIN)/python benchmarks/vision_duplicates.py --model runs/bench-vision-fashion
+	$(BIN)/python benchmarks/vision_titles.py
 	$(BIN)/python benchmarks/model_formats.py
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/store.py

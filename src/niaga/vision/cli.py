@@ -153,13 +153,16 @@ def register(sub, name: str, help_: str) -> None:
                            "counterfeit pattern",
         description="Find the images that are copies of one listing: a perceptual hash finds re-uploads and light "
                     "edits, the product model's embedding (with --model) heavier edits such as crops and overlays, "
-                    "and a table's 'title' column backs borderline pairs. With 'seller' and 'price' columns, a "
+                    "and a table's titles are a signal of their own: near-duplicate titles (promo words, slang, "
+                    "word order and typos aside; different numbers or model codes kept apart) on loosely alike "
+                    "images make a copy, and a table of titles without images is grouped by titles alone. With "
+                    "'seller' and 'price' columns, a "
                     "listing in a group sold by several sellers at far below the group's median price is flagged "
                     "as a counterfeit suspect. Writes one row per image and, beside it, the copy pairs with what "
                     "differs.")
     add_model(duplicates, MODEL_HELP + " (optional: without it only the perceptual hash is used)", required=False)
     add_input(duplicates, help="a folder of images, or a table with an image column (and optionally title, seller, "
-                               "price)")
+                               "price), or a table of titles alone")
     add_output(duplicates, help="table to write: the input's columns, then image, group, group_size, similarity, "
                                 "counterfeit_suspect, reason, error")
     duplicates.add_argument("--pairs", help="table of copy pairs to write (default: OUTPUT's name + .pairs)")
@@ -172,6 +175,12 @@ def register(sub, name: str, help_: str) -> None:
                             help="a pair whose embeddings' cosine similarity is at least this is a copy (default "
                                  "0.999: a product classifier's embedding makes one type's catalogue photos alike, so "
                                  "lower values join different products; see docs/vision.md)")
+    duplicates.add_argument("--title-col", help="the table's column of listing titles (default: found by name: "
+                                                "title, nama, product_name, judul, productDisplayName)")
+    duplicates.add_argument("--min-title-similarity", type=float, default=None,
+                            help="titles scoring at least this are near-duplicates (default 0.75 for a table of titles "
+                                 "alone: precision 0.95 on seller-style copies of Tokopedia titles; 0.95 beside photos, "
+                                 "where catalogue titles are generic; see docs/benchmarks.md)")
     duplicates.add_argument("--price-ratio", type=float, default=0.5,
                             help="a listing priced below this share of its group's median is a counterfeit suspect "
                                  "when several sellers list the photo (default 0.5)")
@@ -334,20 +343,25 @@ def similar_command(args: argparse.Namespace) -> int:
 
 def duplicates_command(args: argparse.Namespace) -> int:
     from niaga.errors import NiagaError
-    from niaga.vision.pipeline import duplicates
+    from niaga.vision.duplicates import find_copies
 
     if not 0 <= args.max_hash_distance <= 256:
         raise NiagaError(f"--max-hash-distance must be between 0 and 256, got {args.max_hash_distance}")
     if not 0 < args.min_similarity <= 1:
         raise NiagaError(f"--min-similarity must be in (0, 1], got {args.min_similarity}")
+    if args.min_title_similarity is not None and not 0 < args.min_title_similarity <= 1:
+        raise NiagaError(f"--min-title-similarity must be in (0, 1], got {args.min_title_similarity}")
     if not 0 < args.price_ratio < 1:
         raise NiagaError(f"--price-ratio must be between 0 and 1, got {args.price_ratio}")
-    _, _, info = duplicates(args.input, args.output, args.model, pairs_output=args.pairs, image_col=args.image_col,
-                            image_root=args.image_root, runtime=args.runtime,
-                            max_hash_distance=args.max_hash_distance, min_cosine=args.min_similarity,
-                            price_ratio=args.price_ratio, log=say)
-    print(f"{info['images']:,} images: {info['groups_with_copies']:,} groups of copies ({info['copy_pairs']:,} pairs, "
-          f"{info['signals']}), {info['counterfeit_suspects']:,} counterfeit suspects"
-          + (f", {info['unreadable']} unreadable" if info["unreadable"] else "")
+    _, _, info = find_copies(args.input, args.output, args.model, pairs_output=args.pairs, image_col=args.image_col,
+                             image_root=args.image_root, title_col=args.title_col, runtime=args.runtime,
+                             max_hash_distance=args.max_hash_distance, min_cosine=args.min_similarity,
+                             min_title=args.min_title_similarity, price_ratio=args.price_ratio, log=say)
+    counted = (f"{info['images']:,} images" if info["signals"] != "titles"
+               else f"{info['listings']:,} listings" + (f" ({info['empty_titles']} with an empty title)"
+                                                         if info["empty_titles"] else ""))
+    print(f"{counted}: {info['groups_with_copies']:,} groups of copies ({info['copy_pairs']:,} pairs, "
+          f"{info['title_pairs']:,} of them by title, {info['signals']}), {info['counterfeit_suspects']:,} "
+          "counterfeit suspects" + (f", {info['unreadable']} unreadable" if info["unreadable"] else "")
           + f"; wrote {args.output} and {info['pairs_output']}")
     return 0

@@ -11,8 +11,12 @@ find the copies, as the marketplaces' own systems do:
 - the product network's embedding (cosine) finds heavier edits (crops, overlays) that move many hash bits.
 
 Each image's nearest neighbours in both spaces are the candidate pairs (never all n^2 pairs); a pair is a copy
-when its hash distance or its embedding similarity passes a threshold (and, with listing titles, a borderline
-image pair whose titles also agree). Copies form groups (connected components). With ``seller`` and ``price``
+when its hash distance or its embedding similarity passes a threshold. Listing titles are a signal of their
+own (``niaga.text.titles``: seller noise stripped, informal Indonesian normalized, character n-grams, a
+number / model-code guard): each title's nearest titles are candidates too, and a pair whose titles are
+near-duplicates is a copy when its images are at least loosely alike (within twice the hash distance, or
+``title_margin`` below the embedding threshold); a table of titles without images is grouped by titles
+alone. Copies form groups (connected components). With ``seller`` and ``price``
 columns a group whose listings come from several sellers and where a listing is priced far below the group's
 median is flagged as the counterfeit pattern. ``imagehash`` computes the same pHash, but one image at a time
 in Python; the DCT below hashes a whole batch at once with scipy.
@@ -26,6 +30,13 @@ import pandas as pd
 HASH_SIZE = 16         # 16 x 16 low frequencies -> 256 bits
 THUMB = 64             # the grey thumbnail the DCT runs on (4 x the hash, as imagehash does)
 NEIGHBOURS = 10        # candidate pairs per image in each space
+# The title score at which titles are near-duplicates (benchmarks/vision_titles.py): for a table of titles alone,
+# the highest recall at precision 0.95 on the tuning half of the Tokopedia titles (0.743); beside photos, on
+# Fashion val part A, where catalogue titles are generic and a title must be close to exact to back a loosely
+# alike photo (0.95).
+MIN_TITLE = 0.75
+MIN_TITLE_WITH_IMAGES = 0.95
+TITLE_COLUMNS = ("title", "nama", "product_name", "judul", "productDisplayName")
 
 
 def grey_thumbnails(paths: list[str], size: int = THUMB) -> tuple[np.ndarray, list[str]]:
@@ -117,17 +128,11 @@ def _drop_self(values: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray
 
 
 def title_similarity(titles: pd.Series, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Cosine similarity of two listings' titles (character 3-5-grams of the normalized title), per pair."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    """Near-duplicate score of two listings' titles, per pair (``niaga.text.titles.TitleMatcher``: cosine of
+    the normalized titles' character 3-5-grams, halved where their numbers or model codes differ)."""
+    from niaga.text.titles import TitleMatcher
 
-    from niaga.text.normalize import TextNormalizer
-
-    # informal spellings and slang normalized, digits kept (sizes and model numbers tell listings apart)
-    text = pd.Series(TextNormalizer(clean_digits=False).fit().transform(titles.fillna("").astype(str).tolist()))
-    if not text.str.strip().any():
-        return np.zeros(len(left))
-    matrix = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=1, sublinear_tf=True).fit_transform(text)
-    return np.asarray(matrix[left].multiply(matrix[right]).sum(axis=1)).ravel()
+    return TitleMatcher().fit(titles.tolist()).score(left, right)
 
 
 def candidate_pairs(hash_rows: tuple[np.ndarray, np.ndarray], embed_rows: tuple[np.ndarray, np.ndarray] | None,
@@ -138,7 +143,15 @@ def candidate_pairs(hash_rows: tuple[np.ndarray, np.ndarray], embed_rows: tuple[
     lists = [hash_rows[1]] + ([embed_rows[1]] if embed_rows is not None else [])
     left = np.concatenate([np.repeat(np.arange(n), r.shape[1]) for r in lists])
     right = np.concatenate([r.ravel() for r in lists])
-    pairs = np.unique(np.sort(np.stack([left, right], axis=1), axis=1), axis=0)
+    return pair_signals(left, right, hashes, embeddings)
+
+
+def pair_signals(left: np.ndarray, right: np.ndarray, hashes: np.ndarray, embeddings: np.ndarray | None
+                 ) -> pd.DataFrame:
+    """The distinct (i < j) pairs among (left, right) with their ``hash_distance`` and, with an embedding,
+    ``cosine``."""
+    pairs = np.unique(np.sort(np.stack([np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)],
+                                       axis=1), axis=1), axis=0).reshape(-1, 2)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
     frame = pd.DataFrame({"left": pairs[:, 0], "right": pairs[:, 1]})
     frame["hash_distance"] = hamming(hashes[frame["left"].to_numpy()], hashes[frame["right"].to_numpy()])
@@ -158,15 +171,29 @@ def pair_similarity(pairs: pd.DataFrame) -> np.ndarray:
 
 def is_copy(pairs: pd.DataFrame, max_hash_distance: int, min_cosine: float, min_title: float = 0.8,
             title_margin: float = 0.05) -> np.ndarray:
-    """Which candidate pairs are copies of one listing: a close hash, a close embedding, or (with titles) an
-    embedding within ``title_margin`` of the threshold whose titles also agree."""
+    """Which candidate pairs are copies of one listing: the images say so (a close hash or a close embedding),
+    or (with titles) the titles are near-duplicates and the images at least loosely alike: a hash within twice
+    ``max_hash_distance`` or an embedding within ``title_margin`` of ``min_cosine``."""
+    return image_copy(pairs, max_hash_distance, min_cosine) | title_copy(pairs, max_hash_distance, min_cosine,
+                                                                         min_title, title_margin)
+
+
+def image_copy(pairs: pd.DataFrame, max_hash_distance: int, min_cosine: float) -> np.ndarray:
     copy = pairs["hash_distance"].to_numpy() <= max_hash_distance
     if "cosine" in pairs:
-        cosine = pairs["cosine"].to_numpy()
-        copy |= cosine >= min_cosine
-        if "title_similarity" in pairs:
-            copy |= (cosine >= min_cosine - title_margin) & (pairs["title_similarity"].to_numpy() >= min_title)
+        copy |= pairs["cosine"].to_numpy() >= min_cosine
     return copy
+
+
+def title_copy(pairs: pd.DataFrame, max_hash_distance: int, min_cosine: float, min_title: float = 0.8,
+               title_margin: float = 0.05) -> np.ndarray:
+    """Near-duplicate titles on loosely alike images (False everywhere without titles)."""
+    if "title_similarity" not in pairs:
+        return np.zeros(len(pairs), dtype=bool)
+    loose = pairs["hash_distance"].to_numpy() <= 2 * max_hash_distance
+    if "cosine" in pairs:
+        loose |= pairs["cosine"].to_numpy() >= min_cosine - title_margin
+    return loose & (pairs["title_similarity"].to_numpy() >= min_title)
 
 
 def describe_difference(a: np.ndarray, b: np.ndarray, size_a: tuple[int, int], size_b: tuple[int, int]) -> str:
@@ -202,8 +229,8 @@ def connected_groups(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return pd.factorize(first, sort=True)[0]
 
 
-def counterfeit_flags(groups: np.ndarray, sellers: pd.Series, prices: pd.Series, price_ratio: float
-                      ) -> tuple[np.ndarray, list[str]]:
+def counterfeit_flags(groups: np.ndarray, sellers: pd.Series, prices: pd.Series, price_ratio: float,
+                      listed: str = "this photo") -> tuple[np.ndarray, list[str]]:
     """The counterfeit pattern: a copy group listed by several sellers in which this listing's price is below
     ``price_ratio`` times the group's median price. (flags, reasons)."""
     frame = pd.DataFrame({"group": groups, "seller": sellers.fillna("").astype(str).to_numpy(),
@@ -214,5 +241,201 @@ def counterfeit_flags(groups: np.ndarray, sellers: pd.Series, prices: pd.Series,
     reasons = [""] * len(frame)
     for i in np.flatnonzero(flagged.to_numpy()):
         reasons[i] = (f"priced {frame['price'].iat[i]:,.0f}, {frame['price'].iat[i] / median.iat[i]:.0%} of the "
-                      f"group's median {median.iat[i]:,.0f}; {int(sellers_per_group.iat[i])} sellers list this photo")
+                      f"group's median {median.iat[i]:,.0f}; {int(sellers_per_group.iat[i])} sellers list {listed}")
     return flagged.to_numpy(), reasons
+
+
+def find_copies(source, output, model_dir=None, *, pairs_output=None, image_col: str | None = None,
+                image_root=None, title_col: str | None = None, runtime: str = "auto", max_hash_distance: int = 20,
+                min_cosine: float = 0.999, min_title: float | None = None, price_ratio: float = 0.5,
+                log=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Group copies of one listing among the images of a folder or a table, using a table's titles too.
+
+    Writes one row per input row (its columns kept) with ``image`` (not for a table of titles alone),
+    ``group`` (copies share it; a listing with no copy is alone in its group), ``group_size``, ``similarity``
+    (to its closest copy; empty when alone), ``counterfeit_suspect`` and ``reason`` (with ``seller`` and
+    ``price`` columns), ``error`` (an unreadable file, or an empty title in a table of titles alone); and the
+    copy pairs with their similarity and what differs to ``pairs_output`` (default: beside ``output`` as
+    ``<name>.pairs<ext>``). Titles (``title_col``, default: a column named title, nama, ...) are a signal of
+    their own, see ``is_copy``; ``min_title`` defaults to ``MIN_TITLE`` for titles alone and
+    ``MIN_TITLE_WITH_IMAGES`` beside photos. Without ``model_dir`` only the perceptual hash is used for images.
+    """
+    from pathlib import Path
+
+    from niaga.cli_options import say
+    from niaga.data.io import check_output_path, read_table, with_outputs, write_table
+    from niaga.errors import DataError
+    from niaga.vision.dataset import IMAGE_COLUMNS, IMAGE_SUFFIXES, load_images, resolve_input
+
+    log = log or say
+    output = check_output_path(output)
+    pairs_output = check_output_path(pairs_output or output.with_name(f"{output.stem}.pairs{output.suffix}"))
+    source = Path(source)
+    table = None
+    if source.is_file() and source.suffix.lower() not in IMAGE_SUFFIXES:
+        table = read_table(source, dtype=str, keep_default_na=False)
+        if title_col is not None and title_col not in table.columns:
+            raise DataError(f"{source}: no title column {title_col!r}; columns present: "
+                            + ", ".join(map(str, table.columns[:20])))
+        title_col = title_col or next((c for c in TITLE_COLUMNS if c in table.columns), None)
+        if title_col is not None and image_col is None and not any(c in table.columns for c in IMAGE_COLUMNS) \
+                and not _id_images_exist(table, source, image_root):
+            return _title_copies(table, title_col, output, pairs_output, MIN_TITLE if min_title is None else min_title,
+                                 price_ratio, log)
+    min_title = MIN_TITLE_WITH_IMAGES if min_title is None else min_title
+    refs, table = resolve_input(source, image_col, image_root)
+    paths = refs["path"].tolist()
+    thumbnails, errors = grey_thumbnails(paths)
+    ok = np.flatnonzero([not e for e in errors])
+    hashes = perceptual_hashes(thumbnails[ok])
+    embeddings = None
+    if model_dir is not None:
+        from niaga.modeling import load_model
+        from niaga.vision.deploy import Runner
+
+        model = load_model(model_dir, task="vision")
+        images, _ = load_images([paths[i] for i in ok], tuple(model.image_size_), progress=True, desc="embedding")
+        _, embeddings = Runner(model, runtime).run(images)
+    else:
+        log("no --model: copies are found by the perceptual hash alone (re-uploads and light edits); a product "
+            "model's embedding also finds crops and overlays")
+    hash_rows = hash_neighbours(hashes)
+    embed_rows = embedding_neighbours(embeddings) if embeddings is not None else None
+    lists = [hash_rows[1]] + ([embed_rows[1]] if embed_rows is not None else [])
+    left = [np.repeat(np.arange(len(ok)), r.shape[1]) for r in lists]
+    right = [r.ravel() for r in lists]
+    matcher = None
+    if table is not None and title_col is not None and title_col in table.columns:
+        from niaga.text.titles import TitleMatcher
+
+        matcher = TitleMatcher(neighbours=NEIGHBOURS).fit(table[title_col].iloc[ok].tolist())
+        title_left, title_right = matcher.neighbour_pairs()  # a title's nearest titles are candidates too
+        left.append(title_left)
+        right.append(title_right)
+    pairs = pair_signals(np.concatenate(left), np.concatenate(right), hashes, embeddings)
+    if matcher is not None:
+        pairs["title_similarity"] = matcher.score(pairs["left"].to_numpy(), pairs["right"].to_numpy())
+    pairs["similarity"] = pair_similarity(pairs) if len(pairs) else []
+    by_image = image_copy(pairs, max_hash_distance, min_cosine)
+    by_title = title_copy(pairs, max_hash_distance, min_cosine, min_title)
+    keep = by_image | by_title
+    pairs = pairs[keep].reset_index(drop=True)
+    pairs["signal"] = np.where(by_image[keep], "image", "title + loosely alike image")
+    groups_ok = connected_groups(len(ok), pairs["left"].to_numpy(), pairs["right"].to_numpy())
+
+    n = len(refs)
+    groups = np.full(n, -1)
+    groups[ok] = groups_ok
+    unread = np.flatnonzero(groups < 0)  # an unreadable file is alone in a group of its own
+    groups[unread] = groups_ok.max(initial=-1) + 1 + np.arange(len(unread))
+    result = pd.DataFrame({"image": refs["image"].to_numpy(), "group": groups})
+    result = _group_columns(result, ok, pairs, table, price_ratio, "this photo")
+    result["error"] = errors
+
+    sizes = [tuple(int(v) for v in size) for size in _image_sizes([paths[i] for i in ok])]
+    differs = [describe_difference(thumbnails[ok[a]], thumbnails[ok[b]], sizes[a], sizes[b])
+               for a, b in zip(pairs["left"], pairs["right"])]
+    if matcher is not None:
+        differs = [f"{d}; {t}" for d, t in zip(differs, matcher.differences(pairs["left"], pairs["right"]))]
+    images = refs["image"].to_numpy()
+    pair_table = pd.DataFrame({"image": images[ok[pairs["left"].to_numpy()]],
+                               "copy": images[ok[pairs["right"].to_numpy()]],
+                               "group": groups[ok[pairs["left"].to_numpy()]],
+                               "similarity": np.round(pairs["similarity"].to_numpy(dtype=float), 4),
+                               "hash_distance": pairs["hash_distance"].to_numpy(),
+                               "differs": differs})
+    for column in ("cosine", "title_similarity", "signal"):
+        if column in pairs:
+            pair_table[column] = (np.round(pairs[column].to_numpy(dtype=float), 4) if column != "signal"
+                                  else pairs[column].to_numpy())
+    written = with_outputs(table, result) if table is not None else result
+    write_table(written, output)
+    write_table(pair_table, pairs_output)
+    signals = "perceptual hash + embedding" if embeddings is not None else "perceptual hash"
+    info = {"images": n, "unreadable": int(n - len(ok)), "copy_pairs": int(len(pair_table)),
+            "title_pairs": int((pairs["signal"] != "image").sum()),
+            "groups_with_copies": int((result.drop_duplicates("group")["group_size"] > 1).sum()),
+            "counterfeit_suspects": int(result["counterfeit_suspect"].sum()),
+            "signals": signals + (" + titles" if matcher is not None else ""), "pairs_output": str(pairs_output)}
+    return written, pair_table, info
+
+
+def _id_images_exist(table: pd.DataFrame, source, image_root) -> bool:
+    """Whether a table's ``id`` column names images (``images/<id>.jpg``, as ``resolve_input`` reads it)."""
+    from pathlib import Path
+
+    if "id" not in table.columns:
+        return False
+    bases = ([Path(image_root)] if image_root else []) + [Path(source).parent, Path(source).parent / "images"]
+    return any((b / "images" / f"{i}.jpg").exists() or (b / f"{i}.jpg").exists()
+               for i in table["id"].astype(str).head(20) for b in bases)
+
+
+def _group_columns(result: pd.DataFrame, ok: np.ndarray, pairs: pd.DataFrame, table: pd.DataFrame | None,
+                   price_ratio: float, listed: str) -> pd.DataFrame:
+    """``group_size``, ``similarity`` (to the closest copy), ``counterfeit_suspect`` and ``reason``."""
+    best = np.full(len(ok), np.nan)
+    for side in ("left", "right"):
+        np.fmax.at(best, pairs[side].to_numpy(), pairs["similarity"].to_numpy(dtype=float))
+    result["group_size"] = result.groupby("group")["group"].transform("size")
+    result["similarity"] = np.nan
+    result.loc[ok, "similarity"] = np.round(best, 4)
+    result["counterfeit_suspect"] = False
+    result["reason"] = ""
+    if table is not None and {"seller", "price"} <= set(table.columns):
+        flags, reasons = counterfeit_flags(result["group"].to_numpy(), table["seller"].reset_index(drop=True),
+                                           table["price"].reset_index(drop=True), price_ratio, listed)
+        result["counterfeit_suspect"], result["reason"] = flags, reasons
+    return result
+
+
+def _title_copies(table: pd.DataFrame, title_col: str, output, pairs_output, min_title: float, price_ratio: float,
+                  log) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """A table of titles without images: copies are near-duplicate titles alone (``min_title``). An empty
+    title is kept, alone in its group, with an error."""
+    from niaga.data.io import with_outputs, write_table
+    from niaga.text.titles import TitleMatcher
+
+    log(f"no image column: listings are grouped by their titles ({title_col!r}) alone")
+    titles = table[title_col].astype(str).str.strip()
+    ok = np.flatnonzero(titles.ne("").to_numpy())
+    matcher = TitleMatcher(neighbours=NEIGHBOURS).fit(titles.iloc[ok].tolist())
+    pairs = matcher.pairs()
+    pairs = pairs[pairs["title_similarity"] >= min_title].reset_index(drop=True)
+    pairs["similarity"] = pairs["title_similarity"]
+    groups_ok = connected_groups(len(ok), pairs["left"].to_numpy(), pairs["right"].to_numpy())
+    n = len(table)
+    groups = np.full(n, -1)
+    groups[ok] = groups_ok
+    empty = np.flatnonzero(groups < 0)
+    groups[empty] = groups_ok.max(initial=-1) + 1 + np.arange(len(empty))
+    result = _group_columns(pd.DataFrame({"group": groups}), ok, pairs, table, price_ratio, "this title")
+    result["error"] = ""
+    result.loc[empty, "error"] = f"empty {title_col}"
+    lines = ok + 2  # the file's line (header = 1)
+    left, right = pairs["left"].to_numpy(), pairs["right"].to_numpy()
+    pair_table = pd.DataFrame({"line": lines[left], "copy_line": lines[right],
+                               "title": titles.iloc[ok[left]].to_numpy(), "copy": titles.iloc[ok[right]].to_numpy(),
+                               "group": groups[ok[left]], "similarity": np.round(pairs["similarity"].to_numpy(), 4),
+                               "title_similarity": np.round(pairs["title_similarity"].to_numpy(), 4),
+                               "differs": matcher.differences(left, right), "signal": "title"})
+    written = with_outputs(table.reset_index(drop=True), result)
+    write_table(written, output)
+    write_table(pair_table, pairs_output)
+    info = {"images": 0, "listings": n, "unreadable": 0, "empty_titles": int(len(empty)),
+            "copy_pairs": int(len(pair_table)), "title_pairs": int(len(pair_table)),
+            "groups_with_copies": int((result.drop_duplicates("group")["group_size"] > 1).sum()),
+            "counterfeit_suspects": int(result["counterfeit_suspect"].sum()), "signals": "titles",
+            "pairs_output": str(pairs_output)}
+    return written, pair_table, info
+
+
+def _image_sizes(paths: list[str]) -> list[tuple[int, int]]:
+    """(height, width) of each image file, read from its header."""
+    from PIL import Image
+
+    sizes = []
+    for path in paths:
+        with Image.open(path) as image:
+            sizes.append((image.height, image.width))
+    return sizes
