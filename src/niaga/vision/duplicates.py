@@ -293,9 +293,14 @@ def find_copies(source, output, model_dir=None, *, pairs_output=None, image_col:
         from niaga.modeling import load_model
         from niaga.vision.deploy import Runner
 
+        from niaga.vision.pretrain import ContrastivePretrainer
+
         model = load_model(model_dir, task="vision")
         images, _ = load_images([paths[i] for i in ok], tuple(model.image_size_), progress=True, desc="embedding")
-        _, embeddings = Runner(model, runtime).run(images)
+        if isinstance(model, ContrastivePretrainer):  # a self-supervised backbone: an instance descriptor
+            embeddings = model.transform(images)
+        else:
+            _, embeddings = Runner(model, runtime).run(images)
     else:
         log("no --model: copies are found by the perceptual hash alone (re-uploads and light edits); a product "
             "model's embedding also finds crops and overlays")

@@ -536,103 +536,10 @@ def similar(model_dir: str | Path, image: str | Path, k: int = 10, index_dir: st
 
 # -- duplicate and counterfeit listings -----------------------------------------------------------------------
 
-DUPLICATE_COLUMNS = ["image", "group", "group_size", "similarity", "counterfeit_suspect", "reason", "error"]
+def duplicates(source: str | Path, output: str | Path, model_dir: str | Path | None = None, **options
+               ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Group copies of one listing among the images (and titles) of a folder or a table: see
+    ``niaga.vision.duplicates.find_copies`` for the options and what is written."""
+    from niaga.vision.duplicates import find_copies
 
-
-def duplicates(source: str | Path, output: str | Path, model_dir: str | Path | None = None, *,
-               pairs_output: str | Path | None = None, image_col: str | None = None,
-               image_root: str | Path | None = None, runtime: str = "auto", max_hash_distance: int = 20,
-               min_cosine: float = 0.999, min_title: float = 0.8, price_ratio: float = 0.5,
-               log: Callable[[str], None] = say) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Group copies of one listing among the images of a folder or a table (see ``niaga.vision.duplicates``).
-
-    Writes one row per input row (its columns kept) with ``group`` (copies share it; an image with no copy is
-    alone in its group), ``group_size``, ``similarity`` (to its closest copy; empty when alone),
-    ``counterfeit_suspect`` and ``reason`` (with ``seller`` and ``price`` columns), ``error`` (unreadable
-    file); and the copy pairs with their similarity and what differs to ``pairs_output`` (default: beside
-    ``output`` as ``<name>.pairs<ext>``). Without ``model_dir`` only the perceptual hash is used.
-    """
-    from niaga.vision import duplicates as dup
-
-    output = check_output_path(output)
-    pairs_output = check_output_path(pairs_output or output.with_name(f"{output.stem}.pairs{output.suffix}"))
-    refs, table = resolve_input(source, image_col, image_root)
-    paths = refs["path"].tolist()
-    thumbnails, errors = dup.grey_thumbnails(paths)
-    ok = np.flatnonzero([not e for e in errors])
-    hashes = dup.perceptual_hashes(thumbnails[ok])
-    embeddings = None
-    if model_dir is not None:
-        model = load_model(model_dir, task="vision")
-        images, _ = load_images([paths[i] for i in ok], tuple(model.image_size_), progress=True, desc="embedding")
-        if isinstance(model, ContrastivePretrainer):  # a self-supervised backbone: an instance descriptor
-            embeddings = model.transform(images)
-        else:
-            _, embeddings = Runner(model, runtime).run(images)
-    else:
-        log("no --model: copies are found by the perceptual hash alone (re-uploads and light edits); a product "
-            "model's embedding also finds crops and overlays")
-    pairs = dup.candidate_pairs(dup.hash_neighbours(hashes),
-                                dup.embedding_neighbours(embeddings) if embeddings is not None else None,
-                                hashes, embeddings)
-    titles = table["title"] if table is not None and "title" in table.columns else None
-    if titles is not None and len(pairs):
-        pairs["title_similarity"] = dup.title_similarity(titles.iloc[ok].reset_index(drop=True),
-                                                         pairs["left"].to_numpy(), pairs["right"].to_numpy())
-    pairs["similarity"] = dup.pair_similarity(pairs) if len(pairs) else []
-    pairs = pairs[dup.is_copy(pairs, max_hash_distance, min_cosine, min_title)].reset_index(drop=True)
-    groups_ok = dup.connected_groups(len(ok), pairs["left"].to_numpy(), pairs["right"].to_numpy())
-
-    n = len(refs)
-    groups = np.full(n, -1)
-    groups[ok] = groups_ok
-    unread = np.flatnonzero(groups < 0)  # an unreadable file is alone in a group of its own
-    groups[unread] = groups_ok.max(initial=-1) + 1 + np.arange(len(unread))
-    best = np.full(len(ok), np.nan)
-    for side in ("left", "right"):
-        np.fmax.at(best, pairs[side].to_numpy(), pairs["similarity"].to_numpy())
-    result = pd.DataFrame({"image": refs["image"].to_numpy(), "group": groups})
-    result["group_size"] = result.groupby("group")["group"].transform("size")
-    result["similarity"] = np.nan
-    result.loc[ok, "similarity"] = np.round(best, 4)
-    result["counterfeit_suspect"] = False
-    result["reason"] = ""
-    if table is not None and {"seller", "price"} <= set(table.columns):
-        flags, reasons = dup.counterfeit_flags(groups, table["seller"].reset_index(drop=True),
-                                               table["price"].reset_index(drop=True), price_ratio)
-        result["counterfeit_suspect"], result["reason"] = flags, reasons
-    result["error"] = errors
-
-    sizes = [tuple(int(v) for v in size) for size in _image_sizes([paths[i] for i in ok])]
-    differs = [dup.describe_difference(thumbnails[ok[a]], thumbnails[ok[b]], sizes[a], sizes[b])
-               for a, b in zip(pairs["left"], pairs["right"])]
-    images = refs["image"].to_numpy()
-    pair_table = pd.DataFrame({"image": images[ok[pairs["left"].to_numpy()]],
-                               "copy": images[ok[pairs["right"].to_numpy()]],
-                               "group": groups[ok[pairs["left"].to_numpy()]],
-                               "similarity": np.round(pairs["similarity"].to_numpy(dtype=float), 4),
-                               "hash_distance": pairs["hash_distance"].to_numpy(),
-                               "differs": differs})
-    for column in ("cosine", "title_similarity"):
-        if column in pairs:
-            pair_table[column] = np.round(pairs[column].to_numpy(dtype=float), 4)
-    written = with_outputs(table, result) if table is not None else result
-    write_table(written, output)
-    write_table(pair_table, pairs_output)
-    info = {"images": n, "unreadable": int(n - len(ok)), "copy_pairs": int(len(pair_table)),
-            "groups_with_copies": int((result.drop_duplicates("group")["group_size"] > 1).sum()),
-            "counterfeit_suspects": int(result["counterfeit_suspect"].sum()),
-            "signals": "perceptual hash + embedding" if embeddings is not None else "perceptual hash",
-            "pairs_output": str(pairs_output)}
-    return written, pair_table, info
-
-
-def _image_sizes(paths: list[str]) -> list[tuple[int, int]]:
-    """(height, width) of each image file, read from its header."""
-    from PIL import Image
-
-    sizes = []
-    for path in paths:
-        with Image.open(path) as image:
-            sizes.append((image.height, image.width))
-    return sizes
+    return find_copies(source, output, model_dir, **options)
