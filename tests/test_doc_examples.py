@@ -231,6 +231,7 @@ def checkout(tmp_path_factory, shared_data):
     (root / "shared").mkdir()
     mirror(shared_data, root / "shared" / "data")
     (root / "repo").mkdir()
+    (root / "repo" / "models").symlink_to(ROOT / "models", target_is_directory=True)  # the shipped models
     return root / "repo"
 
 

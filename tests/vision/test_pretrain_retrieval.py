@@ -4,12 +4,11 @@ import json
 
 import numpy as np
 import pandas as pd
-import pytest
 import torch
 
 from niaga.cli import main
 from niaga.modeling import load_model, save_model
-from niaga.vision.pretrain import ContrastivePretrainer, nt_xent, random_views
+from niaga.vision.pretrain import nt_xent, random_views
 from niaga.vision.retrieval import RetrievalHead
 from niaga.vision.search import VisualIndex, precision_at_k
 
@@ -126,18 +125,23 @@ def test_trained_models_search_through_their_head(tiny_model, tiny_data, tmp_pat
     assert "re-indexed" in capsys.readouterr().out
 
 
-def test_the_main_job_installs_a_shipped_model_with_this_machines_catalogue(tiny_model, tiny_data, tmp_path):
+def test_the_main_job_installs_a_packaged_model_with_this_machines_catalogue(tiny_model, tiny_data, tmp_path,
+                                                                             capsys):
     from niaga.main_job import install_shipped
     from niaga.vision.pipeline import load_search
 
     shipped = tmp_path / "shipped"
-    import shutil
-
-    shutil.copytree(tiny_model, shipped, ignore=shutil.ignore_patterns("index"))
+    assert main(["vision", "package", "--model", str(tiny_model), "--data", str(tiny_data),
+                 "--out", str(shipped)]) == 0
+    assert "packaged" in capsys.readouterr().out
+    meta = json.loads((shipped / "model.json").read_text())
+    assert not (shipped / "index").exists() and (shipped / "retrieval" / "model.json").exists()
+    assert meta["shipped"]["data"]["sha256"]["labels.csv"] and meta["shipped"]["figures"]["val_accuracy (selection)"]
+    assert load_model(shipped).predict(np.zeros((1, *load_model(shipped).image_size_, 3), np.uint8)).shape[0] == 1
     out = tmp_path / "runs" / "vision-products"
     install_shipped(shipped, out, tiny_data, log=lambda _: None)
     model, _, index = load_search(out)
-    assert len(index) == len(pd.read_csv(tiny_data / "labels.csv"))
+    assert len(index) == len(pd.read_csv(tiny_data / "labels.csv")) and index.projection is not None
     assert index.items["path"].str.startswith(str(tiny_data)).all()  # this machine's files, not the builder's
     install_shipped(shipped, tmp_path / "no-catalogue", None, log=lambda _: None)
     assert not (tmp_path / "no-catalogue" / "index").exists()

@@ -20,6 +20,7 @@ HELP_EXAMPLES = {
                "--output runs/vision-labels.csv",
     "check": f"niaga vision check --data {FASHION} --report runs/vision-checks",
     "export": f"niaga vision export --model runs/vision-fashion --data {FASHION}",
+    "package": f"niaga vision package --model runs/vision-fashion --data {FASHION} --out models/vision-fashion",
     "index": f"niaga vision index --model runs/vision-fashion --data {FASHION} --out runs/vision-index",
     "retrieval": f"niaga vision retrieval --model runs/vision-fashion --data {FASHION}",
     "similar": f"niaga vision similar --model runs/vision-fashion --image {FASHION}/images/1525.jpg -k 10",
@@ -116,6 +117,16 @@ def register(sub, name: str, help_: str) -> None:
                                                       "its train split, speed and agreement measured on val")
     export.set_defaults(handler=export_command)
 
+    package = commands.add_parser(
+        "package", help="a trained model as a small directory to ship (what models/vision-fashion is)",
+        description="Copy a trained model's network, ONNX float and calibrated int8 files, deployment measurements, "
+                    "retrieval head and data checks into --out, with the data's checksums and the measured figures "
+                    "in model.json; the catalogue index stays behind (niaga run builds it where it is installed).")
+    add_model(package, MODEL_HELP)
+    add_data(package, "the dataset folder the model was trained on (its tables' checksums are recorded)")
+    add_out(package, "directory to write")
+    package.set_defaults(handler=package_command)
+
     index = commands.add_parser("index", help="build a visual search index of a catalogue with a model's embeddings")
     add_model(index, MODEL_HELP)
     add_data(index,
@@ -171,10 +182,11 @@ def register(sub, name: str, help_: str) -> None:
     duplicates.add_argument("--max-hash-distance", type=int, default=20,
                             help="a pair whose 256-bit perceptual hashes differ in at most this many bits is a copy "
                                  "(default 20: precision 0.95 on fashion catalogue photos)")
-    duplicates.add_argument("--min-similarity", type=float, default=0.999,
-                            help="a pair whose embeddings' cosine similarity is at least this is a copy (default "
-                                 "0.999: a product classifier's embedding makes one type's catalogue photos alike, so "
-                                 "lower values join different products; see docs/vision.md)")
+    duplicates.add_argument("--min-similarity", type=float, default=None,
+                            help="a pair whose embeddings' cosine similarity is at least this is a copy (default: 0.999 "
+                                 "for a product classifier, whose embedding makes one type's catalogue photos alike; "
+                                 "0.9 for a 'pretrain' backbone, whose embedding describes one photo; see "
+                                 "docs/vision.md)")
     duplicates.add_argument("--title-col", help="the table's column of listing titles (default: found by name: "
                                                 "title, nama, product_name, judul, productDisplayName)")
     duplicates.add_argument("--min-title-similarity", type=float, default=None,
@@ -256,6 +268,14 @@ def retrieval_command(args: argparse.Namespace) -> int:
     print(f"retrieval head on {info['train_images']:,} train images ({', '.join(info['columns'])})"
           + (f": val precision@10 {p['features']:.4f} -> {p['retrieval_head']:.4f}" if p else "")
           + f"; re-indexed {info['index']['items']:,} catalogue images ({info['index']['kind']}) in {args.model}")
+    return 0
+
+
+def package_command(args: argparse.Namespace) -> int:
+    from niaga.vision.pipeline import package
+
+    info = package(args.model, args.data, args.out, log=say)
+    print(f"packaged {args.model} into {info['directory']} ({info['bytes'] / 1e6:.1f} MB)")
     return 0
 
 
@@ -347,7 +367,7 @@ def duplicates_command(args: argparse.Namespace) -> int:
 
     if not 0 <= args.max_hash_distance <= 256:
         raise NiagaError(f"--max-hash-distance must be between 0 and 256, got {args.max_hash_distance}")
-    if not 0 < args.min_similarity <= 1:
+    if args.min_similarity is not None and not 0 < args.min_similarity <= 1:
         raise NiagaError(f"--min-similarity must be in (0, 1], got {args.min_similarity}")
     if args.min_title_similarity is not None and not 0 < args.min_title_similarity <= 1:
         raise NiagaError(f"--min-title-similarity must be in (0, 1], got {args.min_title_similarity}")

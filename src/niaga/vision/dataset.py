@@ -223,7 +223,6 @@ def read_image(path: str | Path, size: tuple[int, int] | None) -> np.ndarray:
     """An RGB image as uint8 (height, width, 3), fitted into ``size`` = (height, width) keeping its aspect ratio
     and padded with its edge pixels; raises ValueError with a short reason for a file that is not a readable
     image."""
-    from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
     try:

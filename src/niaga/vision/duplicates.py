@@ -37,6 +37,18 @@ NEIGHBOURS = 10        # candidate pairs per image in each space
 MIN_TITLE = 0.75
 MIN_TITLE_WITH_IMAGES = 0.95
 TITLE_COLUMNS = ("title", "nama", "product_name", "judul", "productDisplayName")
+#: embedding cosine at or above which two photos are copies (precision 0.95 on part A of the fashion benchmark):
+#: a product classifier's features make one type's catalogue photos alike, so only near-identical vectors count;
+#: the self-supervised backbone's describe one photo, so edited copies stay close and other products do not
+MIN_COSINE_CLASSIFIER = 0.999
+MIN_COSINE_BACKBONE = 0.9
+
+
+def default_min_cosine(model) -> float:
+    """The copy threshold on a model's embedding cosine: it depends on what the embedding was trained for."""
+    from niaga.vision.pretrain import ContrastivePretrainer
+
+    return MIN_COSINE_BACKBONE if isinstance(model, ContrastivePretrainer) else MIN_COSINE_CLASSIFIER
 
 
 def grey_thumbnails(paths: list[str], size: int = THUMB) -> tuple[np.ndarray, list[str]]:
@@ -247,7 +259,7 @@ def counterfeit_flags(groups: np.ndarray, sellers: pd.Series, prices: pd.Series,
 
 def find_copies(source, output, model_dir=None, *, pairs_output=None, image_col: str | None = None,
                 image_root=None, title_col: str | None = None, runtime: str = "auto", max_hash_distance: int = 20,
-                min_cosine: float = 0.999, min_title: float | None = None, price_ratio: float = 0.5,
+                min_cosine: float | None = None, min_title: float | None = None, price_ratio: float = 0.5,
                 log=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Group copies of one listing among the images of a folder or a table, using a table's titles too.
 
@@ -292,7 +304,6 @@ def find_copies(source, output, model_dir=None, *, pairs_output=None, image_col:
     if model_dir is not None:
         from niaga.modeling import load_model
         from niaga.vision.deploy import Runner
-
         from niaga.vision.pretrain import ContrastivePretrainer
 
         model = load_model(model_dir, task="vision")
@@ -301,9 +312,11 @@ def find_copies(source, output, model_dir=None, *, pairs_output=None, image_col:
             embeddings = model.transform(images)
         else:
             _, embeddings = Runner(model, runtime).run(images)
+        min_cosine = default_min_cosine(model) if min_cosine is None else min_cosine
     else:
         log("no --model: copies are found by the perceptual hash alone (re-uploads and light edits); a product "
             "model's embedding also finds crops and overlays")
+    min_cosine = MIN_COSINE_CLASSIFIER if min_cosine is None else min_cosine  # unused without embeddings
     hash_rows = hash_neighbours(hashes)
     embed_rows = embedding_neighbours(embeddings) if embeddings is not None else None
     lists = [hash_rows[1]] + ([embed_rows[1]] if embed_rows is not None else [])

@@ -252,6 +252,50 @@ def export(model_dir: str | Path, data: str | Path, log: Callable[[str], None] =
     return info
 
 
+def package(model_dir: str | Path, data: str | Path, out: str | Path, log: Callable[[str], None] = say) -> dict:
+    """A trained model as a small directory to ship in the repository: the network (safetensors), the ONNX float
+    and calibrated int8 files with their measurements, the retrieval head and the data checks; not the catalogue
+    index (its vectors hold the builder's image paths: ``niaga run`` indexes the catalogue where it is
+    installed), the slow dynamic-int8 file or a checkpoint. ``model.json`` gains the data's checksums and the
+    figures measured at training."""
+    from niaga.modeling import read_metadata, sha256_file
+    from niaga.vision.deploy import ONNX_FILE, STATIC_FILE
+
+    model_dir, out = Path(model_dir), Path(out)
+    if out.resolve() == model_dir.resolve():
+        raise NiagaError(f"{out}: package into another directory than the model's")
+    model = load_model(model_dir, task="vision")
+    metadata = read_metadata(model_dir)
+    dataset = read_dataset(data)
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for name in (ONNX_FILE, STATIC_FILE, DEPLOY_FILE, "data_checks.md", "data_checks.json"):
+        if (model_dir / name).exists():
+            shutil.copy2(model_dir / name, out / name)
+    if (model_dir / RETRIEVAL_DIR / "model.json").exists():
+        shutil.copytree(model_dir / RETRIEVAL_DIR, out / RETRIEVAL_DIR)
+    model.deployment_files_ = {}
+    keep = {k: v for k, v in metadata.items() if k not in {"format", "format_version", "niaga_version", "task",
+                                                            "class", "labels", "params", "metrics", "training_data",
+                                                            "created", "artifacts"}}
+    tables = sorted(p for p in dataset.root.iterdir() if p.suffix == ".csv")
+    retrieval = read_metadata(out / RETRIEVAL_DIR).get("metrics") if (out / RETRIEVAL_DIR).exists() else None
+    shipped = {"recipe": "make models (Makefile): niaga vision train --minutes 58, then niaga vision package",
+               "from": str(model_dir), "data": {"root": dataset.root.name,
+                                                "sha256": {p.name: sha256_file(p) for p in tables}},
+               "figures": {"val_accuracy (selection)": metadata.get("metrics", {}).get("val"),
+                           "deployment": metadata.get("deployment", {}).get("runtimes"),
+                           "retrieval_precision_at_10 (val)": retrieval,
+                           "benchmark": "docs/benchmarks.md, section Product recognition"}}
+    save_model(model, out, labels=metadata.get("labels", []), metrics=metadata.get("metrics"),
+               data_sha256=metadata.get("training_data", {}).get("sha256"),
+               data_rows=metadata.get("training_data", {}).get("rows"), task="vision",
+               extra={**keep, "shipped": shipped})
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    log(f"packaged {model_dir} into {out}: {size / 1e6:.1f} MB")
+    return {"directory": str(out), "bytes": size}
+
+
 # -- evaluate -------------------------------------------------------------------------------------------------
 
 def evaluate(model_dir: str | Path, data: str | Path, split: str, report: str | Path, runtime: str = "auto",
@@ -478,7 +522,7 @@ def build_index(model_dir: str | Path, data: str | Path, out: str | Path, split:
         if items.empty:
             raise DataError(f"{data}: no image files to index") from None
     runner = Runner(model, runtime)
-    info = _index_into(model, runner, items, Path(out))
+    info = _index_into(model, runner, items, Path(out), retrieval_head(model_dir))
     info["runtime"] = runner.runtime_
     return info
 
