@@ -44,6 +44,23 @@ def weights_digest(net: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
+def pooled_features(net: ProductNet, X: np.ndarray, mean: list[float], std: list[float], flip: bool,
+                    batch_size: int = 256, n_jobs: int | None = None) -> np.ndarray:
+    """L2-normalized pooled features (n, embedding_dim) of uint8 images ``X``, averaged with each mirror image
+    when ``flip``: what search indexes and copy detection compares."""
+    mean_t = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
+    std_t = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
+    out = np.zeros((len(X), net.embedding_dim), dtype=np.float32)
+    with _Threads(n_jobs), torch.inference_mode():
+        for start in range(0, len(X), batch_size):
+            x = to_input(torch.from_numpy(X[start:start + batch_size]), mean_t, std_t, False)
+            e = net.embed(x)
+            if flip:
+                e = (e + net.embed(torch.flip(x, dims=[3]))) / 2
+            out[start:start + len(x)] = torch.nn.functional.normalize(e, dim=1).numpy()
+    return out
+
+
 class _Threads:
     """Run with ``n`` torch threads (None: one per core), then restore the previous setting."""
 
@@ -345,18 +362,8 @@ class ProductClassifier(NiagaModel, BaseEstimator):
     def embed(self, X) -> np.ndarray:
         """L2-normalized pooled features (n, embedding_dim), flip-averaged when ``flip_tta``: the search vectors."""
         check_is_fitted(self, ["module_"])
-        X = self._check_images(X)
-        mean = torch.tensor(self.mean_, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
-        std = torch.tensor(self.std_, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
-        out = np.zeros((len(X), self.module_.embedding_dim), dtype=np.float32)
-        with _Threads(self.n_jobs), torch.inference_mode():
-            for start in range(0, len(X), self.eval_batch_size):
-                x = to_input(torch.from_numpy(X[start:start + self.eval_batch_size]), mean, std, False)
-                e = self.module_.embed(x)
-                if self.flip_tta:
-                    e = (e + self.module_.embed(torch.flip(x, dims=[3]))) / 2
-                out[start:start + len(x)] = torch.nn.functional.normalize(e, dim=1).numpy()
-        return out
+        return pooled_features(self.module_, self._check_images(X), self.mean_, self.std_, self.flip_tta,
+                               self.eval_batch_size, self.n_jobs)
 
     # -- saving ----------------------------------------------------------------------------------------------
     def save_artifacts(self, directory: Path) -> None:

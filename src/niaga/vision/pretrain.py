@@ -32,7 +32,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from niaga.modeling import NiagaModel, load_torch_weights, save_torch_weights
-from niaga.vision.model import WEIGHTS_FILE, _Threads
+from niaga.vision.model import WEIGHTS_FILE, _Threads, pooled_features
 from niaga.vision.network import ProductNet, count_parameters
 from niaga.vision.train import one_cycle
 
@@ -244,16 +244,7 @@ class ContrastivePretrainer(NiagaModel, TransformerMixin, BaseEstimator):
     def transform(self, X) -> np.ndarray:
         """L2-normalized backbone features of ``X`` (n, embedding_dim), averaged with the mirrored image."""
         check_is_fitted(self, ["module_"])
-        X = self._check_images(X)
-        mean = torch.tensor(self.mean_, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
-        std = torch.tensor(self.std_, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
-        out = np.zeros((len(X), self.module_.embedding_dim), dtype=np.float32)
-        with _Threads(self.n_jobs), torch.inference_mode():
-            for start in range(0, len(X), 256):
-                x = (torch.from_numpy(X[start:start + 256]).permute(0, 3, 1, 2).float() - mean) / std
-                e = self.module_.embed(x) + self.module_.embed(torch.flip(x, dims=[3]))
-                out[start:start + len(x)] = F.normalize(e, dim=1).numpy()
-        return out
+        return pooled_features(self.module_, self._check_images(X), self.mean_, self.std_, True, 256, self.n_jobs)
 
     def save_artifacts(self, directory: Path) -> None:
         check_is_fitted(self, ["module_", "network_config_"])
