@@ -194,7 +194,7 @@ def grocery(model_dir: Path, info: dict) -> dict:
         metrics = pipeline.evaluate(model_dir, root, "test", Path(tmp) / "report", log=lambda m: None)
     model = load_model(model_dir, task="vision")
     out = {"model": str(model_dir), "runtime": metrics["runtime"], "parameters": int(model.n_parameters_),
-           "image_size": list(model.image_size_), **info, "test": {}}
+           "image_size": list(model.image_size_), "pretrained": model.pretrained, **info, "test": {}}
     for head, m in metrics["levels"].items():
         out["test"][head] = {k: m[k] for k in ("accuracy", "per_class_mean_accuracy", "f1_macro")}
     out["search"] = metrics["search"]
@@ -339,12 +339,14 @@ def markdown(f: dict, g: dict | None, p: dict | None = None) -> str:
         photo = g["search"].get("photo_to_catalogue", {})
         gminutes = (g.get("train_wall_seconds") or 0) / 60
         lines += [
-            "", "Grocery Store Dataset (96 px copies of the 348 px originals): default training from scratch on the "
-            f"official train split (2,640 photos; official val, 296, selects), {g['training']['epochs']} epochs, "
-            f"whole command {gminutes:.1f} min; scored on the official test split (2,485).", "",
+            "", "Grocery Store Dataset (96 px copies of the 348 px originals): default training "
+            + (f"from the self-supervised backbone `{g['pretrained']}`" if g.get("pretrained") else "from scratch")
+            + f" on the official train split (2,640 photos; official val, 296, selects), {g['training']['epochs']} "
+            f"epochs, whole command {gminutes:.1f} min; scored on the official test split (2,485).", "",
             "| model | fine (81) | coarse (43) | top (3) | fine per-class mean | photo → iconic catalogue hit@1 / hit@10 |",
             "|---|---|---|---|---|---|",
-            f"| **niaga default, from scratch** | **{pct(gt['article']['accuracy'])}** | "
+            f"| **niaga default, {'pretrained' if g.get('pretrained') else 'from scratch'}** | "
+            f"**{pct(gt['article']['accuracy'])}** | "
             f"**{pct(gt['sub']['accuracy'])}** | {pct(gt['master']['accuracy'])} | "
             f"{pct(gt['article']['per_class_mean_accuracy'])} | {photo.get('hit_at_1', 0):.3f} / "
             f"{photo.get('hit_at_10', 0):.3f} |",

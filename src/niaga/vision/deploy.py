@@ -146,8 +146,11 @@ def quantize_static_int8(onnx_bytes: bytes, calibration: np.ndarray, batch: int 
         logging.getLogger().setLevel(logging.ERROR)
         try:
             with contextlib.redirect_stdout(io.StringIO()):  # its percentile calibration prints progress
+                # reduce_range: 7-bit weights. Without VNNI (AVX2 and plain AVX-512 CPUs) onnxruntime multiplies
+                # u8 x s8 pairs into saturating 16-bit sums: the 58-minute fashion model's labels agreed with float
+                # on 65 % of val images at 8 bits, on 99.7 % at 7 bits, still 1.3x faster than float
                 quantize_static(str(src), str(dst), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                                reduce_range=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                                 op_types_to_quantize=["Conv"],
                                 # ranges at the 99.999th percentile: min-max ranges, stretched by a few outliers,
                                 # changed 1.4 % of the fashion labels; percentile ones 0.8 %
