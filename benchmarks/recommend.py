@@ -18,7 +18,6 @@ import json
 import os
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 from _common import RESULTS, ROOT, save
@@ -31,7 +30,7 @@ from niaga.recommend.data import read_interactions
 from niaga.recommend.evaluate import evaluate_scores, split
 from niaga.recommend.popularity import PopularityRecommender
 from niaga.recommend.repeat import RepeatRecommender
-from niaga.recommend.pipeline import FILL, _cooccurrence, evaluate, load, make_model, recommend_user, train
+from niaga.recommend.pipeline import FILL, _cooccurrence, evaluate, load, recommend_user, train
 
 SEQUENCES = {"beauty": "Beauty", "sports": "Sports_and_Outdoors", "toys": "Toys_and_Games"}
 PARTS = (*SEQUENCES, "retail", "groceries", "coldstart", "serving")

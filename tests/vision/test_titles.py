@@ -9,6 +9,7 @@ from PIL import Image
 from niaga.cli import main
 from niaga.text.titles import TitleMatcher, codes_conflict, describe_title_difference, strip_seller_noise
 from niaga.vision import duplicates as dup
+from niaga.vision import pipeline
 
 from .test_duplicates import edits, photo
 
@@ -134,7 +135,7 @@ def test_titles_join_loosely_alike_images_only(tmp_path):
     table = pd.DataFrame({"image": ["a.png", "a_stamp.png", "b.png", "c.png"],
                           "title": [title, f"PROMO {title.lower()} COD", title, "Kemeja Flanel Pria Size XL"]})
     table.to_csv(tmp_path / "t.csv", index=False)
-    written, pairs, info = dup.find_copies(tmp_path / "t.csv", tmp_path / "out.csv", image_root=folder,
+    written, pairs, info = pipeline.duplicates(tmp_path / "t.csv", tmp_path / "out.csv", image_root=folder,
                                            max_hash_distance=limit)
     group = written.set_index("image_input")["group"]
     assert group["a.png"] == group["a_stamp.png"]
@@ -146,6 +147,6 @@ def test_titles_join_loosely_alike_images_only(tmp_path):
     table.loc[1, "title"] = title.replace("XL", "42")
     table.loc[0, "title"] = title.replace("XL", "40")
     table.to_csv(tmp_path / "t.csv", index=False)
-    written, pairs, _ = dup.find_copies(tmp_path / "t.csv", tmp_path / "out.csv", image_root=folder,
+    written, pairs, _ = pipeline.duplicates(tmp_path / "t.csv", tmp_path / "out.csv", image_root=folder,
                                         max_hash_distance=limit)
     assert written["group"].nunique() == 4 and pairs.empty

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from niaga.privacy.validators import card_scheme, is_bank_account, is_card, is_nik, national_phone
+from niaga.privacy.validators import is_bank_account, is_card, is_nik, national_phone
 
 KINDS = ("nik", "phone", "email", "card", "bank_account", "address")
 

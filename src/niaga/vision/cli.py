@@ -363,7 +363,7 @@ def similar_command(args: argparse.Namespace) -> int:
 
 def duplicates_command(args: argparse.Namespace) -> int:
     from niaga.errors import NiagaError
-    from niaga.vision.duplicates import find_copies
+    from niaga.vision.pipeline import duplicates
 
     if not 0 <= args.max_hash_distance <= 256:
         raise NiagaError(f"--max-hash-distance must be between 0 and 256, got {args.max_hash_distance}")
@@ -373,7 +373,7 @@ def duplicates_command(args: argparse.Namespace) -> int:
         raise NiagaError(f"--min-title-similarity must be in (0, 1], got {args.min_title_similarity}")
     if not 0 < args.price_ratio < 1:
         raise NiagaError(f"--price-ratio must be between 0 and 1, got {args.price_ratio}")
-    _, _, info = find_copies(args.input, args.output, args.model, pairs_output=args.pairs, image_col=args.image_col,
+    _, _, info = duplicates(args.input, args.output, args.model, pairs_output=args.pairs, image_col=args.image_col,
                              image_root=args.image_root, title_col=args.title_col, runtime=args.runtime,
                              max_hash_distance=args.max_hash_distance, min_cosine=args.min_similarity,
                              min_title=args.min_title_similarity, price_ratio=args.price_ratio, log=say)

@@ -15,11 +15,14 @@ import numpy as np
 import pandas as pd
 
 from niaga.cli_options import say
-from niaga.data.io import check_output_path, with_outputs, write_table
+from niaga.data.io import check_output_path, read_table, with_outputs, write_table
 from niaga.errors import DataError, NiagaError
 from niaga.modeling import fingerprint, load_model, row_hashes, save_model, training_overlap, overlap_note
+from niaga.text.titles import TitleMatcher
+from niaga.vision import duplicates as dup
 from niaga.vision.checks import checks_markdown, run_checks, summary_line
-from niaga.vision.dataset import (ATTRIBUTES, HEADS, LEVELS, ImageDataset, image_sizes, list_directory, load_images,
+from niaga.vision.dataset import (ATTRIBUTES, HEADS, IMAGE_COLUMNS, IMAGE_SUFFIXES, LEVELS, ImageDataset,
+                                  image_sizes, list_directory, load_images,
                                   read_dataset, resolve_input)
 from niaga.vision.deploy import DEPLOY_FILE, FILES as DEPLOY_FILES, Runner, prepare_deployment
 from niaga.vision.evaluate import write_report
@@ -580,10 +583,186 @@ def similar(model_dir: str | Path, image: str | Path, k: int = 10, index_dir: st
 
 # -- duplicate and counterfeit listings -----------------------------------------------------------------------
 
-def duplicates(source: str | Path, output: str | Path, model_dir: str | Path | None = None, **options
-               ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Group copies of one listing among the images (and titles) of a folder or a table: see
-    ``niaga.vision.duplicates.find_copies`` for the options and what is written."""
-    from niaga.vision.duplicates import find_copies
+def duplicates(source: str | Path, output: str | Path, model_dir: str | Path | None = None, *,
+               pairs_output: str | Path | None = None, image_col: str | None = None,
+               image_root: str | Path | None = None, title_col: str | None = None, runtime: str = "auto",
+               max_hash_distance: int = 20, min_cosine: float | None = None, min_title: float | None = None,
+               price_ratio: float = 0.5, log: Callable[[str], None] = say) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Group copies of one listing among the images of a folder or a table, using a table's titles too.
 
-    return find_copies(source, output, model_dir, **options)
+    Writes one row per input row (its columns kept) with ``image`` (not for a table of titles alone),
+    ``group`` (copies share it; a listing with no copy is alone in its group), ``group_size``, ``similarity``
+    (to its closest copy; empty when alone), ``counterfeit_suspect`` and ``reason`` (with ``seller`` and
+    ``price`` columns), ``error`` (an unreadable file, or an empty title in a table of titles alone); and the
+    copy pairs with their similarity and what differs to ``pairs_output`` (default: beside ``output`` as
+    ``<name>.pairs<ext>``). Titles (``title_col``, default: a column named title, nama, ...) are a signal of
+    their own, see ``niaga.vision.duplicates.is_copy``; ``min_title`` defaults to ``dup.MIN_TITLE`` for titles alone and
+    ``dup.MIN_TITLE_WITH_IMAGES`` beside photos. Without ``model_dir`` only the perceptual hash is used for images.
+    """
+    output = check_output_path(output)
+    pairs_output = check_output_path(pairs_output or output.with_name(f"{output.stem}.pairs{output.suffix}"))
+    source = Path(source)
+    table = None
+    if source.is_file() and source.suffix.lower() not in IMAGE_SUFFIXES:
+        table = read_table(source, dtype=str, keep_default_na=False)
+        if title_col is not None and title_col not in table.columns:
+            raise DataError(f"{source}: no title column {title_col!r}; columns present: "
+                            + ", ".join(map(str, table.columns[:20])))
+        title_col = title_col or next((c for c in dup.TITLE_COLUMNS if c in table.columns), None)
+        if title_col is not None and image_col is None and not any(c in table.columns for c in IMAGE_COLUMNS) \
+                and not _id_images_exist(table, source, image_root):
+            return _title_copies(table, title_col, output, pairs_output, dup.MIN_TITLE if min_title is None else min_title,
+                                 price_ratio, log)
+    min_title = dup.MIN_TITLE_WITH_IMAGES if min_title is None else min_title
+    refs, table = resolve_input(source, image_col, image_root)
+    paths = refs["path"].tolist()
+    thumbnails, errors = dup.grey_thumbnails(paths)
+    ok = np.flatnonzero([not e for e in errors])
+    hashes = dup.perceptual_hashes(thumbnails[ok])
+    embeddings = None
+    if model_dir is not None:
+        model = load_model(model_dir, task="vision")
+        images, _ = load_images([paths[i] for i in ok], tuple(model.image_size_), progress=True, desc="embedding")
+        if isinstance(model, ContrastivePretrainer):  # a self-supervised backbone: an instance descriptor
+            embeddings = model.transform(images)
+        else:
+            _, embeddings = Runner(model, runtime).run(images)
+        min_cosine = dup.default_min_cosine(model) if min_cosine is None else min_cosine
+    else:
+        log("no --model: copies are found by the perceptual hash alone (re-uploads and light edits); a product "
+            "model's embedding also finds crops and overlays")
+    min_cosine = dup.MIN_COSINE_CLASSIFIER if min_cosine is None else min_cosine  # unused without embeddings
+    hash_rows = dup.hash_neighbours(hashes)
+    embed_rows = dup.embedding_neighbours(embeddings) if embeddings is not None else None
+    lists = [hash_rows[1]] + ([embed_rows[1]] if embed_rows is not None else [])
+    left = [np.repeat(np.arange(len(ok)), r.shape[1]) for r in lists]
+    right = [r.ravel() for r in lists]
+    matcher = None
+    if table is not None and title_col is not None and title_col in table.columns:
+        matcher = TitleMatcher(neighbours=dup.NEIGHBOURS).fit(table[title_col].iloc[ok].tolist())
+        title_left, title_right = matcher.neighbour_pairs()  # a title's nearest titles are candidates too
+        left.append(title_left)
+        right.append(title_right)
+    pairs = dup.pair_signals(np.concatenate(left), np.concatenate(right), hashes, embeddings)
+    if matcher is not None:
+        pairs["title_similarity"] = matcher.score(pairs["left"].to_numpy(), pairs["right"].to_numpy())
+    pairs["similarity"] = dup.pair_similarity(pairs) if len(pairs) else []
+    by_image = dup.image_copy(pairs, max_hash_distance, min_cosine)
+    by_title = dup.title_copy(pairs, max_hash_distance, min_cosine, min_title)
+    keep = by_image | by_title
+    pairs = pairs[keep].reset_index(drop=True)
+    pairs["signal"] = np.where(by_image[keep], "image", "title + loosely alike image")
+    groups_ok = dup.connected_groups(len(ok), pairs["left"].to_numpy(), pairs["right"].to_numpy())
+
+    n = len(refs)
+    groups = np.full(n, -1)
+    groups[ok] = groups_ok
+    unread = np.flatnonzero(groups < 0)  # an unreadable file is alone in a group of its own
+    groups[unread] = groups_ok.max(initial=-1) + 1 + np.arange(len(unread))
+    result = pd.DataFrame({"image": refs["image"].to_numpy(), "group": groups})
+    result = _group_columns(result, ok, pairs, table, price_ratio, "this photo")
+    result["error"] = errors
+
+    sizes = [tuple(int(v) for v in size) for size in _image_sizes([paths[i] for i in ok])]
+    differs = [dup.describe_difference(thumbnails[ok[a]], thumbnails[ok[b]], sizes[a], sizes[b])
+               for a, b in zip(pairs["left"], pairs["right"])]
+    if matcher is not None:
+        differs = [f"{d}; {t}" for d, t in zip(differs, matcher.differences(pairs["left"], pairs["right"]))]
+    images = refs["image"].to_numpy()
+    pair_table = pd.DataFrame({"image": images[ok[pairs["left"].to_numpy()]],
+                               "copy": images[ok[pairs["right"].to_numpy()]],
+                               "group": groups[ok[pairs["left"].to_numpy()]],
+                               "similarity": np.round(pairs["similarity"].to_numpy(dtype=float), 4),
+                               "hash_distance": pairs["hash_distance"].to_numpy(),
+                               "differs": differs})
+    for column in ("cosine", "title_similarity", "signal"):
+        if column in pairs:
+            pair_table[column] = (np.round(pairs[column].to_numpy(dtype=float), 4) if column != "signal"
+                                  else pairs[column].to_numpy())
+    written = with_outputs(table, result) if table is not None else result
+    write_table(written, output)
+    write_table(pair_table, pairs_output)
+    signals = "perceptual hash + embedding" if embeddings is not None else "perceptual hash"
+    info = {"images": n, "unreadable": int(n - len(ok)), "copy_pairs": int(len(pair_table)),
+            "title_pairs": int((pairs["signal"] != "image").sum()),
+            "groups_with_copies": int((result.drop_duplicates("group")["group_size"] > 1).sum()),
+            "counterfeit_suspects": int(result["counterfeit_suspect"].sum()),
+            "signals": signals + (" + titles" if matcher is not None else ""), "pairs_output": str(pairs_output)}
+    return written, pair_table, info
+
+
+def _id_images_exist(table: pd.DataFrame, source, image_root) -> bool:
+    """Whether a table's ``id`` column names images (``images/<id>.jpg``, as ``resolve_input`` reads it)."""
+    if "id" not in table.columns:
+        return False
+    bases = ([Path(image_root)] if image_root else []) + [Path(source).parent, Path(source).parent / "images"]
+    return any((b / "images" / f"{i}.jpg").exists() or (b / f"{i}.jpg").exists()
+               for i in table["id"].astype(str).head(20) for b in bases)
+
+
+def _group_columns(result: pd.DataFrame, ok: np.ndarray, pairs: pd.DataFrame, table: pd.DataFrame | None,
+                   price_ratio: float, listed: str) -> pd.DataFrame:
+    """``group_size``, ``similarity`` (to the closest copy), ``counterfeit_suspect`` and ``reason``."""
+    best = np.full(len(ok), np.nan)
+    for side in ("left", "right"):
+        np.fmax.at(best, pairs[side].to_numpy(), pairs["similarity"].to_numpy(dtype=float))
+    result["group_size"] = result.groupby("group")["group"].transform("size")
+    result["similarity"] = np.nan
+    result.loc[ok, "similarity"] = np.round(best, 4)
+    result["counterfeit_suspect"] = False
+    result["reason"] = ""
+    if table is not None and {"seller", "price"} <= set(table.columns):
+        flags, reasons = dup.counterfeit_flags(result["group"].to_numpy(), table["seller"].reset_index(drop=True),
+                                           table["price"].reset_index(drop=True), price_ratio, listed)
+        result["counterfeit_suspect"], result["reason"] = flags, reasons
+    return result
+
+
+def _title_copies(table: pd.DataFrame, title_col: str, output, pairs_output, min_title: float, price_ratio: float,
+                  log) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """A table of titles without images: copies are near-duplicate titles alone (``min_title``). An empty
+    title is kept, alone in its group, with an error."""
+
+    log(f"no image column: listings are grouped by their titles ({title_col!r}) alone")
+    titles = table[title_col].astype(str).str.strip()
+    ok = np.flatnonzero(titles.ne("").to_numpy())
+    matcher = TitleMatcher(neighbours=dup.NEIGHBOURS).fit(titles.iloc[ok].tolist())
+    pairs = matcher.pairs()
+    pairs = pairs[pairs["title_similarity"] >= min_title].reset_index(drop=True)
+    pairs["similarity"] = pairs["title_similarity"]
+    groups_ok = dup.connected_groups(len(ok), pairs["left"].to_numpy(), pairs["right"].to_numpy())
+    n = len(table)
+    groups = np.full(n, -1)
+    groups[ok] = groups_ok
+    empty = np.flatnonzero(groups < 0)
+    groups[empty] = groups_ok.max(initial=-1) + 1 + np.arange(len(empty))
+    result = _group_columns(pd.DataFrame({"group": groups}), ok, pairs, table, price_ratio, "this title")
+    result["error"] = ""
+    result.loc[empty, "error"] = f"empty {title_col}"
+    lines = ok + 2  # the file's line (header = 1)
+    left, right = pairs["left"].to_numpy(), pairs["right"].to_numpy()
+    pair_table = pd.DataFrame({"line": lines[left], "copy_line": lines[right],
+                               "title": titles.iloc[ok[left]].to_numpy(), "copy": titles.iloc[ok[right]].to_numpy(),
+                               "group": groups[ok[left]], "similarity": np.round(pairs["similarity"].to_numpy(), 4),
+                               "title_similarity": np.round(pairs["title_similarity"].to_numpy(), 4),
+                               "differs": matcher.differences(left, right), "signal": "title"})
+    written = with_outputs(table.reset_index(drop=True), result)
+    write_table(written, output)
+    write_table(pair_table, pairs_output)
+    info = {"images": 0, "listings": n, "unreadable": 0, "empty_titles": int(len(empty)),
+            "copy_pairs": int(len(pair_table)), "title_pairs": int(len(pair_table)),
+            "groups_with_copies": int((result.drop_duplicates("group")["group_size"] > 1).sum()),
+            "counterfeit_suspects": int(result["counterfeit_suspect"].sum()), "signals": "titles",
+            "pairs_output": str(pairs_output)}
+    return written, pair_table, info
+
+
+def _image_sizes(paths: list[str]) -> list[tuple[int, int]]:
+    """(height, width) of each image file, read from its header."""
+    from PIL import Image
+
+    sizes = []
+    for path in paths:
+        with Image.open(path) as image:
+            sizes.append((image.height, image.width))
+    return sizes

@@ -203,7 +203,9 @@ class ContrastivePretrainer(NiagaModel, TransformerMixin, BaseEstimator):
                 return step / total_steps if total_steps else elapsed / max(budget, 1e-9)
 
             bar = tqdm(total=total_steps or int(budget), desc="pretraining", disable=not self.verbose, leave=False,
-                       mininterval=2.0, unit="step" if total_steps else "s")
+                       mininterval=2.0, unit="step" if total_steps else "s",
+                       bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt}" + ("" if total_steps else " s")
+                                  + " [{elapsed}{postfix}]")
             while progress() < 1.0:
                 order = torch.randperm(len(X), generator=generator)
                 losses, accuracies, started = [], [], time.perf_counter()

@@ -27,7 +27,7 @@ def write_backtest_report(directory: str | Path, table: pd.DataFrame, errors: pd
     (directory / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n", encoding="utf-8")
     errors.round(4).to_csv(directory / "errors.csv", index=False)
     _plot(table, directory / "mase.png")
-    lines = [f"# Demand forecast backtest", "",
+    lines = ["# Demand forecast backtest", "",
              f"- {metrics['items']:,} items, {origins} rolling origin(s) ({', '.join(metrics['origins'])}), "
              f"{horizon} {FREQS[panel.freq]} periods ahead from each",
              "- MASE: mean absolute error over the horizon / the item's mean one-step change before the origin "
