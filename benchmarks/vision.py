@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, save  # noqa: E402
 
 from niaga.config import data_path  # noqa: E402
+from niaga.errors import NiagaError  # noqa: E402
 from niaga.modeling import load_model  # noqa: E402
 from niaga.vision import pipeline  # noqa: E402
 from niaga.vision.dataset import load_images, read_dataset, read_image  # noqa: E402
@@ -87,13 +88,18 @@ def fashion(model_dir: Path, info: dict) -> dict:
     val = dataset.split("val")
     images, errors = load_images(val["path"].tolist(), tuple(model.image_size_), progress=True)
     assert not any(errors), "unreadable val images"
-    runners = {name: Runner(model, name) for name in ("torch", "onnx", "onnx-int8", "onnx-int8-static")
-               if name in model.metadata_.get("deployment", {}).get("runtimes", {})}
+    runners = {}
+    for name in ("torch", "onnx", "onnx-int8", "onnx-int8-static"):
+        if name in model.metadata_.get("deployment", {}).get("runtimes", {}):
+            try:
+                runners[name] = Runner(model, name)
+            except NiagaError:  # a packaged model leaves the slow dynamic-int8 file out
+                continue
     fastest = Runner(model)
     proba, embeddings = fastest.run(images)
     pred = model.decode(proba)
     out = {"model": str(model_dir), "runtime": fastest.runtime_, "parameters": int(model.n_parameters_),
-           "val": {}, **info}
+           "deployment_runtimes": model.metadata_.get("deployment", {}).get("runtimes", {}), "val": {}, **info}
     for head in ["master", "sub", "article", "gender"]:
         m = level_metrics(val[head], pred[head], model.classes_[head])
         out["val"][head] = {k: m[k] for k in ("accuracy", "per_class_mean_accuracy", "f1_macro",
@@ -307,7 +313,9 @@ def markdown(f: dict, g: dict | None, p: dict | None = None) -> str:
         f"| torch float32 (flip TTA) | {t['torch']:,.0f} | |",
         f"| ONNX float32 (onnxruntime) | {t['onnx']:,.0f} | |",
         f"| ONNX int8, dynamic quantization (label agreement with float: {t['label_agreement'].get('onnx-int8')}) | "
-        f"{t['onnx-int8']:,.0f} | ≥ {TARGETS['images_per_second']:.0f} |",
+        + (f"{t['onnx-int8']:,.0f}" if "onnx-int8" in t else "not shipped (measured at training: "
+           f"{f.get('deployment_runtimes', {}).get('onnx-int8', {}).get('images_per_second', '?')})")
+        + f" | ≥ {TARGETS['images_per_second']:.0f} |",
         f"| ONNX int8, static quantization calibrated on 256 training images (agreement: "
         f"{t['label_agreement'].get('onnx-int8-static')}) | {t.get('onnx-int8-static', 0):,.0f} | "
         f"≥ {TARGETS['images_per_second']:.0f} |",

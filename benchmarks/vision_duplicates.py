@@ -155,7 +155,9 @@ def measure(pairs: pd.DataFrame, found: np.ndarray, info: dict) -> dict:
 def choose(pairs: pd.DataFrame, info: dict, use_hash: bool, use_cos: bool) -> tuple[float, float]:
     """The thresholds with the highest recall at precision >= 0.95 (part A)."""
     hash_grid = np.arange(0, 65) if use_hash else [-1]
-    cos_grid = np.round(np.arange(0.80, 1.0001, 0.005), 3) if use_cos else [2.0]
+    # coarse steps, then fine ones near 1 (a descriptor whose copies sit within 1e-3 of identical needs them)
+    cos_grid = np.unique(np.round(np.concatenate([np.arange(0.80, 0.99, 0.005), 1 - np.geomspace(1e-2, 1e-5, 40)]),
+                                  6)) if use_cos else [2.0]
     best, choice = -1.0, (hash_grid[0], cos_grid[-1])
     for h in hash_grid:
         for c in cos_grid:
@@ -258,8 +260,14 @@ def main() -> None:
     combined = {m: r["part_b"]["recall"] for m, r in results.items() if "hash + embedding" in m}
     if combined:
         best = max(combined, key=combined.get)
-        lines += ["", f"Verdict: {best} recall {combined[best]:.3f} against the hash alone {base:.3f} at precision "
-                  f"≥ 0.95 (chosen on A): **{'met' if combined[best] > base else 'not met'}**."]
+        precision = results[best]["part_b"]["precision"]
+        # met: more recall than the hash at the thresholds chosen on A, and the precision held on B
+        met = combined[best] > base and precision >= TARGET_PRECISION
+        lines += ["", f"Verdict: {best} recall {combined[best]:.3f} at precision {precision:.3f} on B, against the "
+                  f"hash alone {base:.3f} at {results['perceptual hash alone']['part_b']['precision']:.3f} "
+                  f"(thresholds for precision ≥ 0.95 chosen on A): **{'met' if met else 'not met'}**"
+                  + ("" if met else " (the precision chosen on A does not hold on B, and crops and text banners stay "
+                                    "unfound)") + "."]
     else:
         lines += ["", "Not measured here: the embedding rows (run with `--model DIR`). Verdict: **not met** until "
                   "those rows exist."]
