@@ -200,7 +200,8 @@ class Runner:
             if not onnx_available():
                 raise NiagaError("runtime " + runtime + " needs onnx and onnxruntime (pip install onnx onnxruntime)")
             if _file_for(runtime) not in files:
-                raise NiagaError(f"{directory or 'the model'}: has no {_file_for(runtime)} (trained without onnx)")
+                raise NiagaError(f"{directory or 'the model'}: has no {_file_for(runtime)} (trained without onnx, "
+                                 "or packaged without that runtime)")
         self.runtime_ = runtime
         self.session = ort_session(files[_file_for(runtime)], threads) if runtime != "torch" else None
 

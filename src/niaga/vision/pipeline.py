@@ -84,8 +84,10 @@ def train(data: str | Path, out: str | Path, *, minutes: float | None = None, re
     val_rows = np.flatnonzero((table["split"] == "val").to_numpy() & readable)
     heads = dataset.heads
     if "minutes" not in params and not params.get("epochs"):
-        # indexing, and the retrieval head's features: train images twice (as they are, and augmented)
-        n_index = len(_catalogue(dataset)) + 2 * len(train_rows) if build_index else 0
+        # the retrieval head's features (every image, and the train images augmented) and a separate
+        # catalogue, where the dataset has one, to index
+        n_index = (len(table) + len(train_rows) + (len(dataset.catalogue) if dataset.catalogue is not None else 0)
+                   if build_index else 0)
         reserve = _reserve_seconds(ProductClassifier(**params), images[train_rows[:256]], dataset.heads, n_index)
         left = (minutes or DEFAULT_MINUTES) * 60 - (time.perf_counter() - started) - reserve
         params["minutes"] = round(max(left / 60, MIN_LOOP_MINUTES), 2)
@@ -115,10 +117,10 @@ def train(data: str | Path, out: str | Path, *, minutes: float | None = None, re
     index_info = retrieval_info = None
     if build_index:
         runner = Runner(model)
-        head, retrieval_info = _fit_retrieval(model, runner, dataset, images, readable, log=log)
+        head, retrieval_info, features = _fit_retrieval(model, runner, dataset, images, readable, log=log)
         save_model(head, out / RETRIEVAL_DIR, metrics=retrieval_info["precision_at_10"], task="vision",
                    extra={"trained_on": "train split features and one augmented copy of each"})
-        index_info = _index_into(model, runner, _catalogue(dataset), out / INDEX_DIR, head)
+        index_info = _index_catalogue(model, runner, dataset, out / INDEX_DIR, head, features, readable)
     training = model.training_
     save_model(model, out, labels=model.classes_.get(dataset.levels[-1] if dataset.levels else heads[0], []),
                metrics=metrics, data_sha256=fingerprint(table["image"].iloc[train_rows],
@@ -416,13 +418,20 @@ def predict_frame(model, runner: Runner, refs: pd.DataFrame, batch_size: int = 2
 
 # -- visual search --------------------------------------------------------------------------------------------
 
-def _index_into(model, runner: Runner, items: pd.DataFrame, out: Path, head: RetrievalHead | None = None) -> dict:
-    images, errors = load_images(items["path"].tolist(), tuple(model.image_size_), progress=True,
-                                 desc="indexing")
-    ok = np.array([not e for e in errors])
+def _index_into(model, runner: Runner, items: pd.DataFrame, out: Path, head: RetrievalHead | None = None,
+                embeddings: np.ndarray | None = None, readable: np.ndarray | None = None) -> dict:
+    """Index ``items`` (image, path, labels); ``embeddings`` / ``readable``: the runner's embeddings of every item
+    row and which rows were read, when the caller has them already (else the images are read and embedded)."""
+    if embeddings is None:
+        images, errors = load_images(items["path"].tolist(), tuple(model.image_size_), progress=True,
+                                     desc="indexing")
+        readable = np.array([not e for e in errors])
+        embeddings = runner.run(images[readable])[1] if readable.any() else None
+    else:
+        embeddings = embeddings[readable]
+    ok = readable
     if not ok.any():
         raise DataError(f"{out}: no readable image to index")
-    _, embeddings = runner.run(images[ok])
     keep = [c for c in ["image", "path", *HEADS, *ATTRIBUTES, "split"] if c in items.columns]
     index = VisualIndex(head.transform(embeddings) if head is not None else embeddings,
                         items.loc[ok, keep].reset_index(drop=True), model.weights_id_, head)
@@ -457,10 +466,11 @@ def _augmented_embeddings(model: ProductClassifier, images: np.ndarray, seed: in
 
 def _fit_retrieval(model: ProductClassifier, runner: Runner, dataset: ImageDataset, images: np.ndarray,
                    readable: np.ndarray | None = None, log: Callable[[str], None] = say, **params
-                   ) -> tuple[RetrievalHead, dict]:
+                   ) -> tuple[RetrievalHead, dict, np.ndarray]:
     """Fit a retrieval head on the train split's features (as deployed, and of an augmented copy) against the
     finest label, colour and gender; measure precision@10 of val queries among train + val (each query's own
-    image left out) with the plain features and through the head. ``images``: the dataset table's images."""
+    image left out) with the plain features and through the head. ``images``: the dataset table's images.
+    Returns the head, its figures and the runner's embeddings of every table row (what indexing the table needs)."""
     table = dataset.table
     levels = [lv for lv in LEVELS if lv in model.classes_ and lv in table.columns]
     columns = levels[-1:] + [c for c in ("colour", "gender") if c in table.columns]
@@ -487,7 +497,16 @@ def _fit_retrieval(model: ProductClassifier, runner: Runner, dataset: ImageDatas
             f"{info['precision_at_10']['features']:.3f} with the network's features, "
             f"{info['precision_at_10']['retrieval_head']:.3f} through the head")
     info["seconds"] = round(time.perf_counter() - start, 1)
-    return head, info
+    return head, info, features
+
+
+def _index_catalogue(model, runner: Runner, dataset: ImageDataset, out: Path, head: RetrievalHead,
+                     features: np.ndarray, readable: np.ndarray) -> dict:
+    """Index the dataset's catalogue through ``head``; where the catalogue is the dataset's own table (fashion),
+    with the ``features`` the head was fitted on instead of reading and embedding every image again."""
+    if dataset.catalogue is None:
+        return _index_into(model, runner, dataset.table, out, head, features, readable)
+    return _index_into(model, runner, dataset.catalogue, out, head)
 
 
 def train_retrieval(model_dir: str | Path, data: str | Path, log: Callable[[str], None] = say, **params) -> dict:
@@ -499,11 +518,11 @@ def train_retrieval(model_dir: str | Path, data: str | Path, log: Callable[[str]
     if not readable.all():
         log(f"niaga: note: {int((~readable).sum())} unreadable image(s) left out")
     runner = Runner(model)
-    head, info = _fit_retrieval(model, runner, dataset, images, readable, log=log, **params)
+    head, info, features = _fit_retrieval(model, runner, dataset, images, readable, log=log, **params)
     save_model(head, Path(model_dir) / RETRIEVAL_DIR, metrics=info["precision_at_10"], task="vision",
                extra={"trained_on": "train split features and one augmented copy of each",
                       "data": str(dataset.root)})
-    info["index"] = _index_into(model, runner, _catalogue(dataset), Path(model_dir) / INDEX_DIR, head)
+    info["index"] = _index_catalogue(model, runner, dataset, Path(model_dir) / INDEX_DIR, head, features, readable)
     return info
 
 
